@@ -1,0 +1,1 @@
+"""Cross-cutting HTTP pieces: problem+json, middleware, logging, metrics."""

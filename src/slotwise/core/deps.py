@@ -1,0 +1,28 @@
+"""FastAPI dependencies shared by every domain, as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+
+from slotwise.core.problems import request_locale
+from slotwise.db.database import Database
+from slotwise.settings import Settings
+
+
+def get_database(request: Request) -> Database:
+    return cast(Database, request.app.state.database)
+
+
+def get_app_settings(request: Request) -> Settings:
+    return cast(Settings, request.app.state.settings)
+
+
+def get_locale(request: Request) -> str:
+    return request_locale(request)
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+LocaleDep = Annotated[str, Depends(get_locale)]

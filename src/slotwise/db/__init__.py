@@ -1,0 +1,1 @@
+"""Database access: the embedded server, URLs, the one tenant-scoped transaction helper."""

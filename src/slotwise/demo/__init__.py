@@ -1,0 +1,1 @@
+"""The demo business (slug ``demo``): a realistic salon to try Slotwise with."""

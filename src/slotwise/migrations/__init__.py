@@ -1,0 +1,1 @@
+"""Alembic migrations, written as explicit SQL (RLS, exclusion constraints, functions)."""
