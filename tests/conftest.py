@@ -61,6 +61,8 @@ def server_url() -> Iterator[str]:
         try:
             for setting in ("fsync", "full_page_writes", "synchronous_commit"):
                 await conn.execute(f"ALTER SYSTEM SET {setting} = off")
+            # Concurrency tests of several suites at once; applies from the next start.
+            await conn.execute("ALTER SYSTEM SET max_connections = 500")
             await conn.execute("SELECT pg_reload_conf()")
         finally:
             await conn.close()
@@ -130,7 +132,7 @@ async def app_conn(database_urls: DatabaseUrls) -> AsyncIterator[asyncpg.Connect
 
 @pytest.fixture
 async def database(database_urls: DatabaseUrls) -> AsyncIterator[Database]:
-    db = Database(database_urls.app, pool_size=20, max_overflow=40)
+    db = Database(database_urls.app, pool_size=10, max_overflow=30)
     yield db
     await db.dispose()
 

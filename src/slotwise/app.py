@@ -16,6 +16,7 @@ from slotwise.db.database import Database
 from slotwise.db.server import DatabaseServer, locate, prepare
 from slotwise.health.router import router as health_router
 from slotwise.settings import Settings, get_settings
+from slotwise.tenancy.service import TenantResolver
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.tenants = TenantResolver()
     if database is not None:
         app.state.database = database
     problems.install(app)

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from slotwise.core.problems import request_locale
 from slotwise.db.database import Database
 from slotwise.settings import Settings
+from slotwise.tenancy.service import TenantResolver
 
 
 def get_database(request: Request) -> Database:
@@ -19,6 +20,10 @@ def get_app_settings(request: Request) -> Settings:
     return cast(Settings, request.app.state.settings)
 
 
+def get_tenant_resolver(request: Request) -> TenantResolver:
+    return cast(TenantResolver, request.app.state.tenants)
+
+
 def get_locale(request: Request) -> str:
     return request_locale(request)
 
@@ -26,3 +31,4 @@ def get_locale(request: Request) -> str:
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 LocaleDep = Annotated[str, Depends(get_locale)]
+TenantResolverDep = Annotated[TenantResolver, Depends(get_tenant_resolver)]

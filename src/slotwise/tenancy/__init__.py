@@ -1,0 +1,1 @@
+"""Tenants (businesses): the slug → tenant lookup used by every public path."""
