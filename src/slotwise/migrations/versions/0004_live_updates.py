@@ -1,4 +1,4 @@
-"""Live updates and notifications: change feed, outbox, triggers.
+"""Live updates: the change feed written by triggers and relayed to listeners.
 
 Revision ID: 0004
 Revises: 0003
