@@ -173,3 +173,76 @@ async def _fill_every_table(conn: asyncpg.Connection, rows: TenantRows) -> None:
         "INSERT INTO idempotency_keys (tenant_id, key, request_hash) VALUES ($1, 'k1', 'h')",
         tenant_id,
     )
+    await make_webhook(conn, tenant_id)  # the appointment above already wrote outbox rows
+
+
+# Hashed once per test session: argon2 is deliberately slow.
+DEFAULT_PASSWORD = "correct horse battery staple"
+_password_hashes: dict[str, str] = {}
+
+
+def password_hash_of(password: str = DEFAULT_PASSWORD) -> str:
+    if password not in _password_hashes:
+        from slotwise.auth.passwords import hash_password
+
+        _password_hashes[password] = hash_password(password)
+    return _password_hashes[password]
+
+
+async def make_member(
+    conn: asyncpg.Connection,
+    tenant_id: uuid.UUID,
+    role: str = "owner",
+    *,
+    professional_id: uuid.UUID | None = None,
+    email: str | None = None,
+    name: str = "Member",
+    password: str = DEFAULT_PASSWORD,
+) -> tuple[uuid.UUID, str]:
+    """An account with a membership in ``tenant_id``: ``(user_id, email)``."""
+    user_id = uuid.uuid4()
+    email = email or f"{role}-{user_id.hex[:8]}@example.com"
+    await conn.execute(
+        "INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4)",
+        user_id,
+        email,
+        name,
+        password_hash_of(password),
+    )
+    await conn.execute(
+        "INSERT INTO memberships (tenant_id, user_id, role, professional_id)"
+        " VALUES ($1, $2, $3, $4)",
+        tenant_id,
+        user_id,
+        role,
+        professional_id,
+    )
+    return user_id, email
+
+
+def bearer(settings: Any, user_id: uuid.UUID, tenant_id: uuid.UUID) -> dict[str, str]:
+    """The Authorization header of a staff token for that member."""
+    from slotwise.auth.tokens import issue_token
+
+    return {"Authorization": f"Bearer {issue_token(settings, user_id, tenant_id)}"}
+
+
+async def make_webhook(
+    conn: asyncpg.Connection,
+    tenant_id: uuid.UUID,
+    url: str = "https://hooks.example.com/slotwise",
+    *,
+    secret: str = "s" * 64,
+    active: bool = True,
+) -> uuid.UUID:
+    """An outgoing webhook of ``tenant_id``: appointment changes after it queue deliveries."""
+    webhook_id = uuid.uuid4()
+    await conn.execute(
+        "INSERT INTO webhooks (tenant_id, id, url, secret, active) VALUES ($1, $2, $3, $4, $5)",
+        tenant_id,
+        webhook_id,
+        url,
+        secret,
+        active,
+    )
+    return webhook_id

@@ -107,6 +107,18 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """Deliver the notifications outbox until SIGINT/SIGTERM (any number may run at once)."""
+    from slotwise.db.server import DatabaseServer
+    from slotwise.notifications.worker import run_worker
+
+    server = _prepare_database(settings)
+    assert isinstance(server, DatabaseServer)
+    print("Slotwise worker is delivering notifications", flush=True)
+    asyncio.run(run_worker(settings, server))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="slotwise", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -126,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_options(demo)
     demo.add_argument("--no-serve", action="store_true")
     demo.set_defaults(func=cmd_demo)
+
+    worker = sub.add_parser("worker", help="deliver notifications (emails, webhooks)")
+    worker.set_defaults(func=cmd_worker)
 
     db = sub.add_parser("db", help="database helpers")
     db_sub = db.add_subparsers(dest="db_command", required=True)

@@ -200,3 +200,46 @@ class InternalError(AppError):
     code = "internal_error"
     title = "Internal error"
     message = "Something went wrong on our side. Please try again."
+
+
+class LastOwner(Conflict):
+    code = "last_owner"
+    message = "A business needs at least one owner."
+
+
+class InUse(Conflict):
+    code = "in_use"
+    message = "This is still in use by appointments. Deactivate it instead."
+
+
+class ClosureExists(Conflict):
+    code = "closure_exists"
+    message = "The business is already closed on that date."
+
+
+class CustomerEmailTaken(Conflict):
+    code = "customer_email_taken"
+    message = "A customer with this email already exists."
+
+
+class OutboxNotRetryable(Conflict):
+    code = "outbox_not_retryable"
+    message = "Only messages that failed for good can be sent again."
+
+
+class WebhookExists(Conflict):
+    code = "webhook_exists"
+    message = "A webhook with this address already exists."
+
+
+class WebhookLimitReached(Conflict):
+    code = "webhook_limit_reached"
+    message = "This business already has the maximum number of webhooks."
+
+
+class TooManyStreams(RateLimited):
+    """More live-update streams from one client than the per-client cap."""
+
+    code = "too_many_streams"
+    title = "Too many live connections"
+    message = "Too many live update connections from your network. Close a tab and try again."

@@ -53,6 +53,26 @@ class Settings(BaseSettings):
     mail_from: str = "Slotwise <no-reply@slotwise.local>"
     mailbox_dir: Path | None = None
     live_updates: bool = True
+    # Live updates (realtime/) — SPEC §8: "outbox" keeps NOTIFY out of booking commits
+    # (bench/README.md, "Live updates"); "notify" notifies from the writing transaction.
+    live_updates_mode: Literal["notify", "outbox"] = "outbox"
+    # The app role straight to PostgreSQL, for LISTEN and the relay's lock (needed behind
+    # PgBouncer in transaction mode); unset: the app's own connection URL.
+    live_database_url: str | None = None
+    live_relay_interval_ms: int = Field(default=20, ge=1, le=5000)
+    live_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
+    live_max_streams_per_client: int = Field(default=20, ge=1, le=100_000)
+    # Public GET cache (caching/): exact invalidation by the live changes, TTLs as a backstop.
+    cache_enabled: bool = True
+    cache_max_entries: int = Field(default=20_000, ge=0, le=10_000_000)
+    cache_profile_ttl_seconds: int = Field(default=600, ge=1, le=86_400)
+    cache_availability_ttl_seconds: int = Field(default=30, ge=1, le=3600)
+    cache_warm_tenants: int = Field(default=10, ge=0, le=100)
+    # Notifications worker: None = in-process in development only (the demo mails without
+    # a second command); production runs `slotwise worker`, tests drive it step by step.
+    run_worker_in_process: bool | None = None
+    worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    outbox_max_attempts: int = Field(default=8, ge=1, le=50)
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

@@ -6,7 +6,7 @@ and are logged with the request id."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -109,7 +109,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         error_type = _HTTP_STATUS_ERRORS.get(exc.status_code, errors.AppError)
-        error = error_type(headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            allowed = allowed_methods(request.app.routes, request.scope.get("path", ""))
+            if allowed:
+                headers["Allow"] = ", ".join(sorted(allowed))
+        error = error_type(headers=headers)
         if error_type is errors.AppError and exc.status_code != 400:
             error = errors.InternalError() if exc.status_code >= 500 else errors.AppError()
         return problem_response(error, request_locale(request), request.url.path)
@@ -118,6 +123,20 @@ def install(app: FastAPI) -> None:
     async def _unhandled(request: Request, exc: Exception) -> Response:
         log.error("unhandled_error", path=request.url.path, exc_info=exc)
         return problem_response(errors.InternalError(), request_locale(request), request.url.path)
+
+
+def allowed_methods(routes: Iterable[Any], path: str) -> set[str]:
+    """Every method some route serves at ``path``: a 405 names them all in ``Allow`` (the
+    router only names those of the first route matching the path)."""
+    found: set[str] = set()
+    for route in routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        for candidate in contexts() if contexts is not None else (route,):
+            regex = getattr(candidate, "path_regex", None)
+            methods = getattr(candidate, "methods", None)
+            if regex is not None and methods and regex.match(path):
+                found.update(methods)
+    return found
 
 
 def openapi_error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:

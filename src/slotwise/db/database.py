@@ -119,7 +119,7 @@ class Database:
         retrying = AsyncRetrying(
             retry=retry_if_exception(is_transient),
             stop=stop_after_attempt(self.retry_attempts),
-            wait=wait_exponential_jitter(initial=0.02, max=0.5),
+            wait=wait_exponential_jitter(multiplier=0.02, max=0.5, jitter=0.02),
             reraise=True,
         )
         async for attempt in retrying:

@@ -1,0 +1,678 @@
+"""Booking throughput: the app under uvicorn against the raw INSERT, in one run.
+
+    .venv/bin/python bench/booking.py [--clients 16] [--seconds 10] [--professionals 64]
+                                      [--profile FILE] [--keep]
+
+Uses ``DATABASE_URL`` (an owner URL; a database ``slotwise_bench_booking`` is created on
+it) or starts its own embedded PostgreSQL in a temporary folder. Seeds one business in
+America/New_York open around the clock with ``--professionals`` professionals, a 30-minute
+service on a 30-minute grid, no notice, a 730-day horizon. Then, with ``--clients``
+concurrent clients:
+
+1. app, distinct slots: ``POST /api/v1/public/businesses/{slug}/bookings`` through uvicorn
+   (1 worker, loopback, keep-alive), each request a new slot and a new customer —
+   bookings/s, p50/p95 latency;
+2. app, contention: every round all clients ask for the same slot (one 201, the others
+   409 ``slot_unavailable`` with alternatives) — rounds/s, requests/s, p50/p95;
+3. raw database: the same INSERT into ``appointments`` (exclusion constraint, RLS, audit,
+   live-update and outbox triggers) from ``--clients`` asyncpg connections as the app
+   role, one autocommit statement per booking on distinct slots — inserts/s, p50/p95;
+
+and prints app/raw; then where the app's CPU goes per booking (the app in-process, one
+request at a time: the whole booking, the HTTP layer alone, the transaction skeleton, one
+statement, and the round trips counted on the engine). The clients speak HTTP/1.1 over raw
+asyncio streams so that they cost the shared CPUs as little as possible. ``--profile FILE``
+runs the server under cProfile and writes its stats to FILE (the figures are then not
+comparable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from slotwise.db import migrate  # noqa: E402
+from slotwise.db.urls import to_libpq, with_database, with_user  # noqa: E402
+
+TZ = "America/New_York"
+ZONE = ZoneInfo(TZ)
+BENCH_DB = "slotwise_bench_booking"
+SLUG = "bench-booking"
+STEP = 30
+SLOTS_PER_DAY = 1440 // STEP
+
+
+@dataclass
+class Business:
+    professionals: int
+    tenant_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    service_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    customer_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    professional_ids: list[uuid.UUID] = field(default_factory=list)
+
+
+class Slots:
+    """Distinct (professional, start) pairs, professional fastest, from ``first_day`` on."""
+
+    def __init__(self, business: Business, first_day: date) -> None:
+        self.business = business
+        self.first_day = first_day
+        self.next = 0
+
+    def take(self) -> tuple[uuid.UUID, datetime]:
+        i = self.next
+        self.next += 1
+        pros = self.business.professional_ids
+        pro = pros[i % len(pros)]
+        k = (i // len(pros)) % SLOTS_PER_DAY
+        day = self.first_day + timedelta(days=i // (len(pros) * SLOTS_PER_DAY))
+        start = datetime.combine(day, dtime(), tzinfo=ZONE) + timedelta(minutes=STEP * k)
+        return pro, start
+
+
+# ------------------------------------------------------------------------ database
+
+
+async def prepare_database(server_url: str) -> str:
+    admin = await asyncpg.connect(to_libpq(with_database(server_url, "postgres")))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    finally:
+        await admin.close()
+    owner = with_database(server_url, BENCH_DB)
+    await migrate.upgrade(owner)
+    return owner
+
+
+async def seed(owner_url: str, business: Business) -> None:
+    conn = await asyncpg.connect(to_libpq(owner_url))
+    try:
+        tid = business.tenant_id
+        await conn.execute(
+            "INSERT INTO tenants (id, slug, name, timezone, slot_step_minutes,"
+            " min_notice_minutes, horizon_days) VALUES ($1, $2, 'Bench Salon', $3, $4, 0, 730)",
+            tid,
+            SLUG,
+            TZ,
+            STEP,
+        )
+        await conn.execute(
+            "INSERT INTO services (tenant_id, id, name, duration_minutes)"
+            " VALUES ($1, $2, 'Cut', 30)",
+            tid,
+            business.service_id,
+        )
+        await conn.executemany(
+            "INSERT INTO business_hours (tenant_id, weekday, start_minute, end_minute)"
+            " VALUES ($1, $2, 0, 1440)",
+            [(tid, weekday) for weekday in range(7)],
+        )
+        for index in range(business.professionals):
+            pid = uuid.uuid4()
+            business.professional_ids.append(pid)
+            await conn.execute(
+                "INSERT INTO professionals (tenant_id, id, name, display_order)"
+                " VALUES ($1, $2, $3, $4)",
+                tid,
+                pid,
+                f"Pro {index}",
+                index,
+            )
+            await conn.execute(
+                "INSERT INTO offerings (tenant_id, professional_id, service_id)"
+                " VALUES ($1, $2, $3)",
+                tid,
+                pid,
+                business.service_id,
+            )
+        await conn.execute(
+            "INSERT INTO customers (tenant_id, id, name, email) VALUES ($1, $2, 'Raw', $3)",
+            tid,
+            business.customer_id,
+            "raw@bench.example",
+        )
+    finally:
+        await conn.close()
+
+
+async def server_facts(owner_url: str) -> dict[str, str]:
+    conn = await asyncpg.connect(to_libpq(owner_url))
+    try:
+        facts = {"version": str(await conn.fetchval("SHOW server_version"))}
+        for name in ("fsync", "synchronous_commit", "shared_buffers", "max_connections"):
+            facts[name] = str(await conn.fetchval(f"SHOW {name}"))
+        return facts
+    finally:
+        await conn.close()
+
+
+# ------------------------------------------------------------------------ HTTP client
+
+
+class HttpClient:
+    """One keep-alive HTTP/1.1 connection; just enough protocol for these JSON answers."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        assert self.reader is not None
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        self.writer.write(head + body)
+        raw = await self.reader.readuntil(b"\r\n\r\n")
+        lines = raw.split(b"\r\n")
+        status = int(lines[0].split(b" ", 2)[1])
+        length = 0
+        for line in lines[1:]:
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        payload = await self.reader.readexactly(length)
+        return status, payload
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            await self.writer.wait_closed()
+
+
+def booking_body(business: Business, professional: uuid.UUID, start: datetime, n: int) -> bytes:
+    return json.dumps(
+        {
+            "service_id": str(business.service_id),
+            "professional_id": str(professional),
+            "start": start.isoformat(),
+            "customer": {"name": f"Client {n}", "email": f"c{n}@bench.example"},
+        }
+    ).encode()
+
+
+# ------------------------------------------------------------------------ figures
+
+
+@dataclass
+class Figure:
+    name: str
+    seconds: float
+    latencies: list[float]
+    ok: int
+    refused: int = 0
+    other: int = 0
+    rounds: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.ok / self.seconds
+
+    def line(self) -> str:
+        lat = sorted(self.latencies)
+        p50 = statistics.median(lat) * 1000 if lat else float("nan")
+        p95 = lat[int(len(lat) * 0.95) - 1] * 1000 if lat else float("nan")
+        extra = (
+            f"  ({self.rounds / self.seconds:7.1f} rounds/s, "
+            f"{len(lat) / self.seconds:7.1f} requests/s, {self.refused} x 409)"
+            if self.rounds
+            else ""
+        )
+        bad = f"  UNEXPECTED: {self.other}" if self.other else ""
+        return (
+            f"{self.name:<28} {self.rate:8.1f} bookings/s   p50 {p50:6.2f} ms   "
+            f"p95 {p95:6.2f} ms{extra}{bad}"
+        )
+
+
+async def app_distinct(
+    port: int, business: Business, slots: Slots, clients: int, seconds: float
+) -> Figure:
+    path = f"/api/v1/public/businesses/{SLUG}/bookings"
+    latencies: list[float] = []
+    counts = {"ok": 0, "other": 0}
+    deadline = time.perf_counter() + seconds
+    serial = iter(range(10**9))
+
+    async def client() -> None:
+        http = HttpClient(port)
+        try:
+            while time.perf_counter() < deadline:
+                professional, start = slots.take()
+                body = booking_body(business, professional, start, next(serial))
+                began = time.perf_counter()
+                status, _ = await http.post(path, body)
+                latencies.append(time.perf_counter() - began)
+                counts["ok" if status == 201 else "other"] += 1
+        finally:
+            await http.close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return Figure(
+        "app, distinct slots",
+        time.perf_counter() - began,
+        latencies,
+        counts["ok"],
+        other=counts["other"],
+    )
+
+
+async def app_contention(
+    port: int, business: Business, slots: Slots, clients: int, seconds: float
+) -> Figure:
+    path = f"/api/v1/public/businesses/{SLUG}/bookings"
+    https = [HttpClient(port) for _ in range(clients)]
+    latencies: list[float] = []
+    ok = refused = other = rounds = 0
+    serial = iter(range(10**9))
+    began = time.perf_counter()
+    try:
+        while time.perf_counter() - began < seconds:
+            professional, start = slots.take()
+
+            async def one(
+                http: HttpClient, professional: Any = professional, start: datetime = start
+            ) -> int:
+                body = booking_body(business, professional, start, next(serial))
+                t0 = time.perf_counter()
+                status, _ = await http.post(path, body)
+                latencies.append(time.perf_counter() - t0)
+                return status
+
+            statuses = await asyncio.gather(*(one(http) for http in https))
+            rounds += 1
+            ok += statuses.count(201)
+            refused += statuses.count(409)
+            other += len(statuses) - statuses.count(201) - statuses.count(409)
+            if statuses.count(201) != 1:
+                other += 1
+    finally:
+        for http in https:
+            await http.close()
+    return Figure(
+        "app, contention (1 slot)",
+        time.perf_counter() - began,
+        latencies,
+        ok,
+        refused=refused,
+        other=other,
+        rounds=rounds,
+    )
+
+
+RAW_INSERT = """
+INSERT INTO appointments (tenant_id, professional_id, service_id, customer_id, starts_at,
+    ends_at, buffer_before_minutes, buffer_after_minutes, occupied, status, source, notes,
+    price_minor, currency)
+VALUES (current_tenant_id(), $1, $2, $3, $4, $5, 0, 0, 'empty', 'confirmed', 'public', '',
+    0, 'USD')
+"""
+
+
+async def raw_inserts(
+    app_url: str, business: Business, slots: Slots, clients: int, seconds: float
+) -> Figure:
+    latencies: list[float] = []
+    counts = {"ok": 0}
+    deadline = time.perf_counter() + seconds
+
+    async def client() -> None:
+        conn = await asyncpg.connect(to_libpq(app_url))
+        try:
+            await conn.execute(
+                "SELECT set_config('app.tenant_id', $1, false)", str(business.tenant_id)
+            )
+            statement = await conn.prepare(RAW_INSERT)
+            while time.perf_counter() < deadline:
+                professional, start = slots.take()
+                t0 = time.perf_counter()
+                await statement.fetch(
+                    professional,
+                    business.service_id,
+                    business.customer_id,
+                    start,
+                    start + timedelta(minutes=30),
+                )
+                latencies.append(time.perf_counter() - t0)
+                counts["ok"] += 1
+        finally:
+            await conn.close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return Figure(
+        "raw INSERT, distinct slots", time.perf_counter() - began, latencies, counts["ok"]
+    )
+
+
+# ------------------------------------------------------------------------ server
+
+
+def start_server(
+    owner_url: str, data_dir: Path, profile: str | None, live: bool
+) -> tuple[Any, int, Any]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    env = {
+        **os.environ,
+        "SLOTWISE_DATABASE_URL": owner_url,
+        "SLOTWISE_ENVIRONMENT": "production",
+        "SLOTWISE_SECRET_KEY": uuid.uuid4().hex * 2,
+        "SLOTWISE_LOG_LEVEL": "WARNING",
+        "SLOTWISE_DATA_DIR": str(data_dir),
+        "SLOTWISE_RATE_LIMIT_PUBLIC": "100000000/minute",
+        "SLOTWISE_RATE_LIMIT_TENANT": "100000000/minute",
+        "SLOTWISE_LIVE_UPDATES": "true" if live else "false",
+    }
+    runner = [sys.executable]
+    if profile:
+        runner += ["-m", "cProfile", "-o", profile]
+    command = [
+        *runner,
+        "-m",
+        "uvicorn",
+        "slotwise.app:create_app",
+        "--factory",
+        "--fd",
+        str(sock.fileno()),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    process = subprocess.Popen(command, env=env, cwd=data_dir, pass_fds=(sock.fileno(),))
+    return process, sock.getsockname()[1], sock
+
+
+async def wait_until_serving(port: int) -> None:
+    """The socket is already listening: the first request simply waits for the app."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
+    await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=120)
+    writer.close()
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+async def measure(
+    owner_url: str,
+    business: Business,
+    args: argparse.Namespace,
+    data_dir: Path,
+    live: bool,
+    first_day: date,
+) -> tuple[Figure, Figure, Figure]:
+    """The three figures with live updates on or off (the app applies the mode to the
+    database at start-up, so the raw INSERTs after it run under the same mode)."""
+    app_slots = Slots(business, first_day)
+    contention_slots = Slots(business, first_day + timedelta(days=100))
+    raw_slots = Slots(business, first_day + timedelta(days=200))
+    process, port, sock = start_server(owner_url, data_dir, args.profile, live)
+    try:
+        await wait_until_serving(port)
+        await app_distinct(port, business, app_slots, args.clients, 1.0)  # warm-up
+        distinct = await app_distinct(port, business, app_slots, args.clients, args.seconds)
+        contention = await app_contention(
+            port, business, contention_slots, args.clients, args.seconds
+        )
+    finally:
+        process.send_signal(2)  # SIGINT: uvicorn shuts down cleanly (and cProfile writes)
+        process.wait(timeout=60)
+        sock.close()
+    app_url = with_user(owner_url, "slotwise_app")
+    await raw_inserts(app_url, business, raw_slots, args.clients, 1.0)  # warm-up
+    raw = await raw_inserts(app_url, business, raw_slots, args.clients, args.seconds)
+    return distinct, contention, raw
+
+
+async def asgi_call(app: Any, method: str, path: str, body: bytes = b"") -> int:
+    """One request straight into the ASGI app (no sockets, no client library)."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"bench"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 80),
+        "state": {},
+    }
+    delivered = False
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # the client never disconnects
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+async def breakdown(owner_url: str, business: Business, data_dir: Path, first_day: date) -> None:
+    """Where the app's CPU goes per booking: the app in this process, one request at a time,
+    ``time.process_time`` around N requests, and the round trips counted on its engine."""
+    from sqlalchemy import event, text
+
+    from slotwise.app import create_app
+    from slotwise.settings import Settings
+
+    settings = Settings(
+        environment="production",
+        secret_key=uuid.uuid4().hex * 2,
+        database_url=owner_url,
+        data_dir=data_dir,
+        log_level="WARNING",
+        rate_limit_public="100000000/minute",
+        rate_limit_tenant="100000000/minute",
+        live_updates=False,
+    )
+    app = create_app(settings)
+    slots = Slots(business, first_day)
+    path = f"/api/v1/public/businesses/{SLUG}/bookings"
+    rounds = 100  # requests per block; blocks interleave the cases, medians are shown
+    counts: dict[str, int] = {"checkouts": 0, "begins": 0, "statements": 0, "commits": 0}
+    serial = iter(range(10**6, 10**9))
+
+    async def book() -> None:
+        professional, start = slots.take()
+        status = await asgi_call(
+            app, "POST", path, booking_body(business, professional, start, next(serial))
+        )
+        assert status == 201, status
+
+    async def cpu_ms(action: Any) -> float:
+        began = time.process_time()
+        for _ in range(rounds):
+            await action()
+        return (time.process_time() - began) / rounds * 1000
+
+    async with app.router.lifespan_context(app):
+        database = app.state.database
+        engine = database.engine.sync_engine
+
+        def bump(name: str) -> Any:
+            def listener(*_: Any, **__: Any) -> None:
+                counts[name] += 1
+
+            return listener
+
+        event.listen(engine.pool, "checkout", bump("checkouts"))
+        event.listen(engine, "begin", bump("begins"))
+        event.listen(engine, "before_cursor_execute", bump("statements"))
+        event.listen(engine, "commit", bump("commits"))
+
+        async def empty_transaction() -> None:
+            async def work(conn: Any) -> None:
+                return None
+
+            await database.run(work, business.tenant_id)
+
+        async def one_more_statement() -> None:
+            async def work(conn: Any) -> None:
+                await conn.execute(text("SELECT 1"))
+
+            await database.run(work, business.tenant_id)
+
+        async def refused_before_the_database() -> None:
+            status = await asgi_call(app, "POST", path, b'{"notes": "no service"}')
+            assert status == 422, status
+
+        for action in (book, empty_transaction, one_more_statement, refused_before_the_database):
+            for _ in range(20):  # warm-up: prepared statements, pool, caches
+                await action()
+        before = dict(counts)
+        await book()
+        per_booking = {k: counts[k] - before[k] for k in counts}
+        samples: dict[str, list[float]] = {"booking": [], "http": [], "skeleton": [], "more": []}
+        for _ in range(5):
+            samples["booking"].append(await cpu_ms(book))
+            samples["http"].append(await cpu_ms(refused_before_the_database))
+            samples["skeleton"].append(await cpu_ms(empty_transaction))
+            samples["more"].append(await cpu_ms(one_more_statement))
+    booking, http, skeleton, more = (
+        statistics.median(samples[k]) for k in ("booking", "http", "skeleton", "more")
+    )
+    statement = more - skeleton
+    print("-- where the app's CPU goes per booking (in-process, one at a time)")
+    print(f"booking request, whole: {booking:6.2f} ms CPU")
+    print(f"  HTTP + middleware + deps + validation (a 422 before any SQL): {http:6.2f} ms")
+    print(f"  Database.run skeleton (ping, BEGIN, set_config, COMMIT): {skeleton:6.2f} ms")
+    print(f"  one more statement in that transaction: {statement:6.2f} ms")
+    rest = booking - http - skeleton
+    print(f"  the rest (booking statement, service, answer): {rest:6.2f} ms")
+    print(
+        f"  round trips: {per_booking['checkouts']} pool checkout (pre-ping), "
+        f"{per_booking['begins']} BEGIN, {per_booking['statements']} statements "
+        f"(set_config + the booking), {per_booking['commits']} COMMIT"
+    )
+
+
+async def run(server_url: str, args: argparse.Namespace, data_dir: Path) -> None:
+    owner_url = await prepare_database(server_url)
+    business = Business(args.professionals)
+    await seed(owner_url, business)
+    facts = await server_facts(owner_url)
+    today = datetime.now(ZONE).date()
+    modes = {"on": [True], "off": [False], "both": [True, False]}[args.live]
+
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"machine: {cpu_model()}, {os.cpu_count()} CPUs, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}; load average {load}"
+    )
+    print(
+        f"postgres {facts['version']}: fsync={facts['fsync']}, synchronous_commit="
+        f"{facts['synchronous_commit']}, shared_buffers={facts['shared_buffers']}"
+    )
+    print(
+        f"{args.clients} clients, {args.seconds:.0f} s per figure, "
+        f"{args.professionals} professionals; app = uvicorn, 1 worker"
+    )
+    unexpected = 0
+    for index, live in enumerate(modes):
+        distinct, contention, raw = await measure(
+            owner_url, business, args, data_dir, live, today + timedelta(days=1 + 300 * index)
+        )
+        print(f"-- live updates {'on (outbox)' if live else 'off'}")
+        for figure in (distinct, contention, raw):
+            print(figure.line())
+        print(f"app/raw (distinct slots): {distinct.rate / raw.rate:.0%}")
+        unexpected += distinct.other + contention.other
+    if args.breakdown:
+        await breakdown(owner_url, business, data_dir, today + timedelta(days=650))
+    if unexpected:
+        raise SystemExit("unexpected answers: see UNEXPECTED above")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--professionals", type=int, default=64)
+    parser.add_argument(
+        "--live", choices=("on", "off", "both"), default="both", help="live updates"
+    )
+    parser.add_argument("--profile", help="run the server under cProfile, stats to this file")
+    parser.add_argument(
+        "--no-breakdown",
+        dest="breakdown",
+        action="store_false",
+        help="skip the per-booking CPU breakdown of the app",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+    if args.profile:
+        args.profile = str(Path(args.profile).resolve())
+    folder = Path(tempfile.mkdtemp(prefix="slotwise-bench-booking-"))
+    try:
+        url = os.environ.get("DATABASE_URL") or os.environ.get("SLOTWISE_DATABASE_URL")
+        if url:
+            asyncio.run(run(url, args, folder))
+            return
+        from slotwise.db.embedded import start_embedded
+
+        handle = start_embedded(folder / "db")
+        try:
+            asyncio.run(run(handle.get_uri(), args, folder))
+        finally:
+            handle.cleanup()
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Availability: the pure rules that decide which appointment starts can be booked."""

@@ -1,0 +1,1 @@
+"""Booking: public bookings, manage links and the staff appointment book (SPEC §3, §5)."""

@@ -1,0 +1,1 @@
+"""In-process cache of public answers, invalidated exactly by the live change feed."""

@@ -1,0 +1,2 @@
+"""The staff-managed catalog: services, professionals, hours, breaks, closures, special
+hours, time off and the business settings."""

@@ -1,0 +1,1 @@
+"""Customers of a business: the people who book."""

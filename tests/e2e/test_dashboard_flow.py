@@ -1,0 +1,47 @@
+"""The staff dashboard in a real Chromium: sign in, see a fresh online booking in the day
+view (it arrives live), cancel it, and the time is free again on the public page."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import expect
+
+from tests.e2e.conftest import SCREENSHOTS, LiveServer, Opener, Watched
+from tests.e2e.test_booking_flow import PRO, book, clean, pick_professional, pick_slot
+
+pytestmark = pytest.mark.browser
+
+
+async def test_staff_cancel_a_booking_from_the_day_view_and_the_time_is_free_again(
+    live_server: LiveServer, new_page: Opener, browser_page: Watched
+) -> None:
+    staff = browser_page.page
+    await staff.goto(f"{live_server.url}/app/login")
+    await staff.get_by_label("Email").fill(live_server.owner_email)
+    await staff.get_by_label("Password").fill(live_server.owner_password)
+    await staff.get_by_role("button", name="Sign in").click()
+    await expect(staff.locator("table.daygrid")).to_be_visible()
+
+    customer = await new_page(locale="en-US")
+    await pick_professional(customer.page, live_server)
+    label, day = await pick_slot(customer.page, 4)
+    await staff.goto(f"{live_server.url}/app/day?date={day}")
+    await expect(staff.get_by_text("Live: updates appear here by themselves.")).to_be_visible()
+    await book(customer.page, "Paula Reis", "paula@example.com")
+
+    # The booking appears in the open day view without a reload.
+    block = staff.locator("td.appt a", has_text="Paula Reis")
+    await expect(block).to_be_visible()
+    await staff.screenshot(path=str(SCREENSHOTS / "dashboard-day.png"))
+    await block.click()
+    await expect(staff.get_by_role("heading", name="Paula Reis")).to_be_visible()
+    staff.once("dialog", lambda dialog: dialog.accept())
+    await staff.get_by_role("button", name="Cancel appointment").click()
+    await expect(staff.get_by_text("The appointment was updated.")).to_be_visible()
+    await expect(staff.get_by_text("Cancelled", exact=True)).to_be_visible()
+
+    await pick_professional(customer.page, live_server, PRO)
+    await customer.page.locator(f'a.day[data-date="{day}"]').click()
+    await expect(customer.page.locator("#slots a.slot", has_text=label)).to_have_count(1)
+    clean(browser_page)
+    clean(customer)
