@@ -293,4 +293,5 @@ async def test_a_tampered_form_is_refused_with_a_sentence_at_the_top(
         f"/b/{shop.slug}/book", data=details(shop, html, start, service="not-an-id")
     )
     assert refused.status_code == 422
-    assert '<div class="alert" role="alert">This value is not valid.</div>' in refused.text
+    sentence = "This time is not valid any more. Please choose a time again."
+    assert f'<div class="alert" role="alert">{sentence}</div>' in refused.text

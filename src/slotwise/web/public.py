@@ -416,6 +416,19 @@ def validate_details(model: type[M], fields: Mapping[str, str]) -> M:
         raise errors.ValidationFailed(errors=list(found.values())) from error
 
 
+HIDDEN_FIELDS = ("service", "pro", "start", "alternative")
+
+
+def visible_errors(error: errors.AppError, locale: str) -> dict[str, str]:
+    """The refusal's messages by input; a complaint about the hidden choice fields (a stale
+    or tampered page) becomes one sentence at the top of the page."""
+    found = errors_by_field(error, locale)
+    hidden = [found.pop(name) for name in HIDDEN_FIELDS if name in found]
+    if hidden:
+        found["form"] = gettext(TIME_GONE, locale)
+    return found
+
+
 def customer_of(name: str, email: str | None, phone: str | None) -> CustomerCreate:
     """The booking's customer; its complaints named by input (a missing contact at email)."""
     try:
@@ -517,7 +530,7 @@ async def book(
             fmt,
             picker,
             values=fields,
-            errors_found=errors_by_field(error, locale),
+            errors_found=visible_errors(error, locale),
             status=error.status,
         )
     target = confirmation_url(slug, read.id, read.manage_token)
