@@ -106,7 +106,12 @@ def get_rate_limiter(request: Request) -> RateLimiter:
     return limiter
 
 
-RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
+async def _rate_limiter_dependency(request: Request) -> RateLimiter:
+    """Async so FastAPI does not run it in the thread pool."""
+    return get_rate_limiter(request)
+
+
+RateLimiterDep = Annotated[RateLimiter, Depends(_rate_limiter_dependency)]
 
 
 async def public_rate_limit(request: Request, limiter: RateLimiterDep) -> None:
