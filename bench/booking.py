@@ -17,10 +17,14 @@ concurrent clients:
 3. raw database: the same INSERT into ``appointments`` (exclusion constraint, RLS, audit,
    live-update and outbox triggers) from ``--clients`` asyncpg connections as the app
    role, one autocommit statement per booking on distinct slots — inserts/s, p50/p95;
+4. raw booking statement: the app's own transaction without the app (``BEGIN`` + scope,
+   the booking statement with its customer upsert and ``slot_rejection``, ``COMMIT``) from
+   the same bare connections — what the database alone allows;
 
-and prints app/raw; then where the app's CPU goes per booking (the app in-process, one
-request at a time: the whole booking, the HTTP layer alone, the transaction skeleton, one
-statement, and the round trips counted on the engine). The clients speak HTTP/1.1 over raw
+with the CPU each used per booking (app server, PostgreSQL processes, bench clients), and
+prints app/raw; then where the app's CPU goes per booking (the app in-process, one request
+at a time: the whole booking, the HTTP layer alone, the transaction skeleton, one more
+statement, and the statements counted on the engine). The clients speak HTTP/1.1 over raw
 asyncio streams so that they cost the shared CPUs as little as possible. ``--profile FILE``
 runs the server under cProfile and writes its stats to FILE (the figures are then not
 comparable).
@@ -42,13 +46,14 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -228,6 +233,7 @@ class Figure:
     refused: int = 0
     other: int = 0
     rounds: int = 0
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds by process group
 
     @property
     def rate(self) -> float:
@@ -244,14 +250,53 @@ class Figure:
             else ""
         )
         bad = f"  UNEXPECTED: {self.other}" if self.other else ""
+        cpu = ""
+        if self.cpu and self.ok:
+            per = ", ".join(f"{k} {v * 1000 / self.ok:.2f}" for k, v in self.cpu.items())
+            cpu = f"\n{'':<28} CPU ms per booking: {per}"
         return (
             f"{self.name:<28} {self.rate:8.1f} bookings/s   p50 {p50:6.2f} ms   "
-            f"p95 {p95:6.2f} ms{extra}{bad}"
+            f"p95 {p95:6.2f} ms{extra}{bad}{cpu}"
         )
 
 
+class CpuMeter:
+    """CPU seconds used meanwhile by the app server, the PostgreSQL processes of this
+    machine and this bench process (the clients): where the two cores went."""
+
+    def __init__(self, server_pid: int | None) -> None:
+        self.server = psutil.Process(server_pid) if server_pid else None
+        self.began = self._sample()
+
+    def _sample(self) -> dict[str, float]:
+        def total(process: psutil.Process) -> float:
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                return 0.0
+            return float(times.user + times.system)
+
+        postgres = 0.0
+        for process in psutil.process_iter(["name"]):
+            if process.info["name"] == "postgres":
+                postgres += total(process)
+        sample = {"database": postgres, "bench clients": total(psutil.Process())}
+        if self.server is not None:
+            sample = {"app": total(self.server), **sample}
+        return sample
+
+    def used(self) -> dict[str, float]:
+        now = self._sample()
+        return {k: now[k] - self.began[k] for k in now}
+
+
 async def app_distinct(
-    port: int, business: Business, slots: Slots, clients: int, seconds: float
+    port: int,
+    business: Business,
+    slots: Slots,
+    clients: int,
+    seconds: float,
+    server_pid: int | None = None,
 ) -> Figure:
     path = f"/api/v1/public/businesses/{SLUG}/bookings"
     latencies: list[float] = []
@@ -272,6 +317,7 @@ async def app_distinct(
         finally:
             await http.close()
 
+    meter = CpuMeter(server_pid)
     began = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
     return Figure(
@@ -280,6 +326,7 @@ async def app_distinct(
         latencies,
         counts["ok"],
         other=counts["other"],
+        cpu=meter.used(),
     )
 
 
@@ -338,36 +385,102 @@ VALUES (current_tenant_id(), $1, $2, $3, $4, $5, 0, 0, 'empty', 'confirmed', 'pu
 async def raw_inserts(
     app_url: str, business: Business, slots: Slots, clients: int, seconds: float
 ) -> Figure:
+    """Connections are opened before and closed after the timed part, so that the CPU of
+    their backends is all counted."""
     latencies: list[float] = []
     counts = {"ok": 0}
-    deadline = time.perf_counter() + seconds
+    connections = [await asyncpg.connect(to_libpq(app_url)) for _ in range(clients)]
 
-    async def client() -> None:
-        conn = await asyncpg.connect(to_libpq(app_url))
-        try:
-            await conn.execute(
-                "SELECT set_config('app.tenant_id', $1, false)", str(business.tenant_id)
+    async def client(conn: asyncpg.Connection, deadline: float) -> None:
+        await conn.execute("SELECT set_config('app.tenant_id', $1, false)", str(business.tenant_id))
+        statement = await conn.prepare(RAW_INSERT)
+        while time.perf_counter() < deadline:
+            professional, start = slots.take()
+            t0 = time.perf_counter()
+            await statement.fetch(
+                professional,
+                business.service_id,
+                business.customer_id,
+                start,
+                start + timedelta(minutes=30),
             )
-            statement = await conn.prepare(RAW_INSERT)
-            while time.perf_counter() < deadline:
-                professional, start = slots.take()
-                t0 = time.perf_counter()
-                await statement.fetch(
-                    professional,
-                    business.service_id,
-                    business.customer_id,
-                    start,
-                    start + timedelta(minutes=30),
-                )
-                latencies.append(time.perf_counter() - t0)
-                counts["ok"] += 1
-        finally:
-            await conn.close()
+            latencies.append(time.perf_counter() - t0)
+            counts["ok"] += 1
 
-    began = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
+    try:
+        meter = CpuMeter(None)
+        began = time.perf_counter()
+        deadline = began + seconds
+        await asyncio.gather(*(client(conn, deadline) for conn in connections))
+        elapsed = time.perf_counter() - began
+        cpu = meter.used()
+    finally:
+        for conn in connections:
+            await conn.close()
+    return Figure("raw INSERT, distinct slots", elapsed, latencies, counts["ok"], cpu=cpu)
+
+
+async def raw_booking_statements(
+    app_url: str, business: Business, slots: Slots, clients: int, seconds: float
+) -> Figure:
+    """The app's own booking transaction without the app: ``BEGIN`` + scope, the booking
+    statement of ``booking/repository.py`` (customer upsert, ``slot_rejection``, INSERT),
+    ``COMMIT``, from bare asyncpg connections. What the database alone allows a booking."""
+    from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+
+    from slotwise.booking.repository import _BOOK
+    from slotwise.db.database import _begin_scoped
+
+    compiled = _BOOK.compile(dialect=asyncpg_dialect.dialect())
+    order = list(compiled.positiontup or [])
+    begin = _begin_scoped(business.tenant_id, None)
+    latencies: list[float] = []
+    counts = {"ok": 0, "other": 0}
+    serial = iter(range(2 * 10**9, 3 * 10**9))
+    connections = [await asyncpg.connect(to_libpq(app_url)) for _ in range(clients)]
+
+    async def client(conn: asyncpg.Connection, deadline: float) -> None:
+        statement = await conn.prepare(compiled.string)
+        while time.perf_counter() < deadline:
+            professional, start = slots.take()
+            n = next(serial)
+            values = {
+                "customer": None,
+                "name": f"Client {n}",
+                "email": f"c{n}@bench.example",
+                "phone": None,
+                "check": True,
+                "professional": professional,
+                "service": business.service_id,
+                "start": start,
+                "now": datetime.now(UTC),
+                "notes": "",
+                "source": "public",
+            }
+            t0 = time.perf_counter()
+            await conn.execute(begin)
+            row = await statement.fetchrow(*[values[name] for name in order])
+            await conn.execute("COMMIT")
+            latencies.append(time.perf_counter() - t0)
+            counts["ok" if row is not None and row["id"] is not None else "other"] += 1
+
+    try:
+        meter = CpuMeter(None)
+        began = time.perf_counter()
+        deadline = began + seconds
+        await asyncio.gather(*(client(conn, deadline) for conn in connections))
+        elapsed = time.perf_counter() - began
+        cpu = meter.used()
+    finally:
+        for conn in connections:
+            await conn.close()
     return Figure(
-        "raw INSERT, distinct slots", time.perf_counter() - began, latencies, counts["ok"]
+        "raw booking statement",
+        elapsed,
+        latencies,
+        counts["ok"],
+        other=counts["other"],
+        cpu=cpu,
     )
 
 
@@ -376,11 +489,13 @@ async def raw_inserts(
 
 def start_server(
     owner_url: str, data_dir: Path, profile: str | None, live: bool
-) -> tuple[Any, int, Any]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(1024)
+) -> tuple[Any, int]:
+    """uvicorn on a free loopback port, as ``slotwise serve`` runs it. (Not ``--fd``: uvicorn
+    takes an inherited socket for a Unix one, and then leaves Nagle's algorithm on for TCP
+    clients, which adds the peer's 40 ms delayed ACK to every keep-alive answer.)"""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
     env = {
         **os.environ,
         "SLOTWISE_DATABASE_URL": owner_url,
@@ -401,22 +516,34 @@ def start_server(
         "uvicorn",
         "slotwise.app:create_app",
         "--factory",
-        "--fd",
-        str(sock.fileno()),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
         "--log-level",
         "warning",
         "--no-access-log",
     ]
-    process = subprocess.Popen(command, env=env, cwd=data_dir, pass_fds=(sock.fileno(),))
-    return process, sock.getsockname()[1], sock
+    return subprocess.Popen(command, env=env, cwd=data_dir), port
 
 
-async def wait_until_serving(port: int) -> None:
-    """The socket is already listening: the first request simply waits for the app."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
-    await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=120)
-    writer.close()
+async def wait_until_serving(port: int, process: Any) -> None:
+    """Until the app answers ``/readyz`` (two minutes at most)."""
+    deadline = time.monotonic() + 120
+    while True:
+        if process.poll() is not None:
+            raise SystemExit(f"the server exited with {process.returncode}")
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)  # polling a child process that is still starting
+            continue
+        writer.write(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
+        await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=120)
+        writer.close()
+        return
 
 
 def cpu_model() -> str:
@@ -436,28 +563,33 @@ async def measure(
     data_dir: Path,
     live: bool,
     first_day: date,
-) -> tuple[Figure, Figure, Figure]:
-    """The three figures with live updates on or off (the app applies the mode to the
+) -> tuple[Figure, Figure, Figure, Figure]:
+    """The four figures with live updates on or off (the app applies the mode to the
     database at start-up, so the raw INSERTs after it run under the same mode)."""
     app_slots = Slots(business, first_day)
     contention_slots = Slots(business, first_day + timedelta(days=100))
     raw_slots = Slots(business, first_day + timedelta(days=200))
-    process, port, sock = start_server(owner_url, data_dir, args.profile, live)
+    statement_slots = Slots(business, first_day + timedelta(days=250))
+    process, port = start_server(owner_url, data_dir, args.profile, live)
     try:
-        await wait_until_serving(port)
+        await wait_until_serving(port, process)
         await app_distinct(port, business, app_slots, args.clients, 1.0)  # warm-up
-        distinct = await app_distinct(port, business, app_slots, args.clients, args.seconds)
+        distinct = await app_distinct(
+            port, business, app_slots, args.clients, args.seconds, process.pid
+        )
         contention = await app_contention(
             port, business, contention_slots, args.clients, args.seconds
         )
     finally:
         process.send_signal(2)  # SIGINT: uvicorn shuts down cleanly (and cProfile writes)
         process.wait(timeout=60)
-        sock.close()
     app_url = with_user(owner_url, "slotwise_app")
     await raw_inserts(app_url, business, raw_slots, args.clients, 1.0)  # warm-up
     raw = await raw_inserts(app_url, business, raw_slots, args.clients, args.seconds)
-    return distinct, contention, raw
+    statement = await raw_booking_statements(
+        app_url, business, statement_slots, args.clients, args.seconds
+    )
+    return distinct, contention, raw, statement
 
 
 async def asgi_call(app: Any, method: str, path: str, body: bytes = b"") -> int:
@@ -523,7 +655,7 @@ async def breakdown(owner_url: str, business: Business, data_dir: Path, first_da
     slots = Slots(business, first_day)
     path = f"/api/v1/public/businesses/{SLUG}/bookings"
     rounds = 100  # requests per block; blocks interleave the cases, medians are shown
-    counts: dict[str, int] = {"checkouts": 0, "begins": 0, "statements": 0, "commits": 0}
+    counts: dict[str, int] = {"statements": 0}
     serial = iter(range(10**6, 10**9))
 
     async def book() -> None:
@@ -549,10 +681,7 @@ async def breakdown(owner_url: str, business: Business, data_dir: Path, first_da
 
             return listener
 
-        event.listen(engine.pool, "checkout", bump("checkouts"))
-        event.listen(engine, "begin", bump("begins"))
         event.listen(engine, "before_cursor_execute", bump("statements"))
-        event.listen(engine, "commit", bump("commits"))
 
         async def empty_transaction() -> None:
             async def work(conn: Any) -> None:
@@ -589,15 +718,11 @@ async def breakdown(owner_url: str, business: Business, data_dir: Path, first_da
     print("-- where the app's CPU goes per booking (in-process, one at a time)")
     print(f"booking request, whole: {booking:6.2f} ms CPU")
     print(f"  HTTP + middleware + deps + validation (a 422 before any SQL): {http:6.2f} ms")
-    print(f"  Database.run skeleton (ping, BEGIN, set_config, COMMIT): {skeleton:6.2f} ms")
+    print(f"  Database.run skeleton (BEGIN + scope, COMMIT): {skeleton:6.2f} ms")
     print(f"  one more statement in that transaction: {statement:6.2f} ms")
     rest = booking - http - skeleton
     print(f"  the rest (booking statement, service, answer): {rest:6.2f} ms")
-    print(
-        f"  round trips: {per_booking['checkouts']} pool checkout (pre-ping), "
-        f"{per_booking['begins']} BEGIN, {per_booking['statements']} statements "
-        f"(set_config + the booking), {per_booking['commits']} COMMIT"
-    )
+    print(f"  round trips: 1 BEGIN + scope, {per_booking['statements']} statement(s), 1 COMMIT")
 
 
 async def run(server_url: str, args: argparse.Namespace, data_dir: Path) -> None:
@@ -623,14 +748,16 @@ async def run(server_url: str, args: argparse.Namespace, data_dir: Path) -> None
     )
     unexpected = 0
     for index, live in enumerate(modes):
-        distinct, contention, raw = await measure(
+        distinct, contention, raw, statement = await measure(
             owner_url, business, args, data_dir, live, today + timedelta(days=1 + 300 * index)
         )
         print(f"-- live updates {'on (outbox)' if live else 'off'}")
-        for figure in (distinct, contention, raw):
+        for figure in (distinct, contention, raw, statement):
             print(figure.line())
-        print(f"app/raw (distinct slots): {distinct.rate / raw.rate:.0%}")
-        unexpected += distinct.other + contention.other
+        print(f"app/raw INSERT (distinct slots): {distinct.rate / raw.rate:.0%}")
+        print(f"app/raw booking statement (distinct slots): {distinct.rate / statement.rate:.0%}")
+        print(f"raw booking statement/raw INSERT: {statement.rate / raw.rate:.0%}")
+        unexpected += distinct.other + contention.other + statement.other
     if args.breakdown:
         await breakdown(owner_url, business, data_dir, today + timedelta(days=650))
     if unexpected:

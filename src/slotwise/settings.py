@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".slotwise")
     app_db_role: str = "slotwise_app"
     app_db_password: SecretStr | None = None
-    db_pool_size: int = 10
+    db_pool_size: int = 20
     db_pgbouncer: bool = False
 
     redis_url: str | None = Field(

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from slotwise.availability.engine import (
     BusinessRules,
     Busy,
+    BusyRanges,
     DaySlots,
     LocalRange,
     ProfessionalRules,
@@ -149,7 +150,9 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     business_hours = draw(st.one_of(hours_st, st.just(full_day)))
     pros = []
     for i in range(draw(st.integers(1, 3))):
-        busy = tuple(Busy(s, s.start) for s in draw(spans(base, total, max_len=180, max_size=5)))
+        busy = BusyRanges.of(
+            Busy(s, s.start) for s in draw(spans(base, total, max_len=180, max_size=5))
+        )
         pros.append(
             ProfessionalRules(
                 id=uuid.UUID(int=100 + i),
@@ -255,7 +258,9 @@ def ref_slot_starts(scenario: Scenario, pro: ProfessionalRules, d: date) -> set[
         return set()
     svc = scenario.service
     earliest = epoch_minute(scenario.now) + rules.min_notice_minutes
-    busy = [(epoch_minute(b.occupied.start), epoch_minute(b.occupied.end)) for b in pro.busy]
+    busy = [
+        (epoch_minute(b.occupied.start), epoch_minute(b.occupied.end)) for b in pro.busy.items()
+    ]
     out = set()
     for ws, we in ref_windows(rules, pro, d):
         t = ws
@@ -390,7 +395,9 @@ def test_booking_a_slot_removes_every_overlapping_slot(
     booked = replace(
         rules,
         professionals=tuple(
-            replace(p, busy=(*p.busy, Busy(occupied, slot.start))) if p.id == pid else p
+            replace(p, busy=BusyRanges.of((*p.busy.items(), Busy(occupied, slot.start))))
+            if p.id == pid
+            else p
             for p in rules.professionals
         ),
     )
@@ -452,7 +459,9 @@ def test_choose_professional_picks_a_free_one_with_fewest_appointments(
         def load(pid: uuid.UUID, local_day: date = local_day) -> tuple[int, int, uuid.UUID]:
             pro = by_id[pid]
             count = sum(
-                1 for b in pro.busy if b.appointment_start.astimezone(zone).date() == local_day
+                1
+                for b in pro.busy.items()
+                if b.appointment_start.astimezone(zone).date() == local_day
             )
             return (count, pro.display_order, pid)
 

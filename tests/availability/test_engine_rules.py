@@ -12,6 +12,7 @@ import pytest
 from slotwise.availability.engine import (
     BusinessRules,
     Busy,
+    BusyRanges,
     DaySlots,
     LocalRange,
     ProfessionalRules,
@@ -98,7 +99,7 @@ def pro(
         weekly_hours=dict(hours or {}),
         breaks=dict(breaks or {}),
         time_off=tuple(time_off),
-        busy=tuple(appointments),
+        busy=BusyRanges.of(appointments),
     )
 
 

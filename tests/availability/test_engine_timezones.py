@@ -12,6 +12,7 @@ import pytest
 
 from slotwise.availability.engine import (
     BusinessRules,
+    BusyRanges,
     LocalRange,
     ProfessionalRules,
     Rejection,
@@ -52,7 +53,7 @@ def rules_for(
         weekly_hours={},
         breaks={},
         time_off=time_off,
-        busy=(),
+        busy=BusyRanges((), (), ()),
     )
     return BusinessRules(
         timezone=tz,

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 __all__ = [
     "BusinessRules",
     "Busy",
+    "BusyRanges",
     "DaySlots",
     "LocalRange",
     "ProfessionalRules",
@@ -90,6 +91,34 @@ class Busy:
 
 
 @dataclass(frozen=True, slots=True)
+class BusyRanges:
+    """A professional's non-cancelled appointments as parallel tuples of epoch microseconds
+    (UTC), sorted by occupied start: the form the engine bisects, which the loader fills
+    straight from SQL without one object or ``datetime`` per appointment. ``of`` builds it
+    from ``Busy`` items; ``items`` gives them back."""
+
+    starts: tuple[int, ...]  # occupied range [start, end)
+    ends: tuple[int, ...]
+    appointment_starts: tuple[int, ...]
+
+    @classmethod
+    def of(cls, items: Iterable[Busy]) -> BusyRanges:
+        rows = sorted(
+            (_us(b.occupied.start), _us(b.occupied.end), _us(b.appointment_start)) for b in items
+        )
+        return cls(tuple(r[0] for r in rows), tuple(r[1] for r in rows), tuple(r[2] for r in rows))
+
+    def items(self) -> tuple[Busy, ...]:
+        return tuple(
+            Busy(Span(_dt(s), _dt(e)), _dt(a))
+            for s, e, a in zip(self.starts, self.ends, self.appointment_starts, strict=True)
+        )
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceRules:
     id: UUID
     duration_minutes: int
@@ -107,7 +136,7 @@ class ProfessionalRules:
     weekly_hours: Mapping[int, tuple[LocalRange, ...]]  # empty mapping: no own hours
     breaks: Mapping[int, tuple[LocalRange, ...]]  # own weekly breaks
     time_off: tuple[Span, ...]
-    busy: tuple[Busy, ...]
+    busy: BusyRanges
 
 
 @dataclass(frozen=True, slots=True)
@@ -508,12 +537,11 @@ class _Engine:
             return Rejection.OUTSIDE_WORKING_HOURS
         if not on_grid:
             return Rejection.SLOT_UNAVAILABLE
-        # One start: comparing aware datetimes is cheaper than converting every busy range.
-        lo_dt = _dt(lo)
-        hi_dt = _dt(hi)
-        for b in pro.busy:
-            occupied = b.occupied
-            if occupied.start < hi_dt and lo_dt < occupied.end and occupied.start < occupied.end:
+        busy = pro.busy
+        ends = busy.ends
+        # Only ranges starting before ``hi`` can meet [lo, hi); starts are sorted.
+        for i in range(bisect_left(busy.starts, hi)):
+            if lo < ends[i] and busy.starts[i] < ends[i]:
                 return Rejection.SLOT_UNAVAILABLE
         return None
 
@@ -537,11 +565,8 @@ def _forbidden(pro: ProfessionalRules, svc: ServiceRules) -> tuple[list[int], li
         return [], []
     tail = (svc.duration_minutes + svc.buffer_after_minutes) * _US_PER_MINUTE
     head = svc.buffer_before_minutes * _US_PER_MINUTE
-    epoch = _EPOCH
-    one = _ONE_US
-    occupied = [b.occupied for b in pro.busy]
-    starts = [(o.start - epoch) // one for o in occupied]
-    ends = [(o.end - epoch) // one for o in occupied]
+    starts: Sequence[int] = pro.busy.starts
+    ends: Sequence[int] = pro.busy.ends
     if not all(map(lt, starts, ends)):  # drop empty ranges: they block nothing
         kept = [(bs, be) for bs, be in zip(starts, ends, strict=True) if bs < be]
         starts = [bs for bs, _ in kept]
@@ -692,16 +717,16 @@ def choose_professional(
     svc = rules.services.get(service_id)
     t = _us(start)
     best: tuple[int, int, UUID] | None = None
-    day_start = day_end = start
+    day_start = day_end = t
     for pro in eng.eligible(svc, None):
         assert svc is not None  # eligible() is empty otherwise
         if eng.check(svc, pro, t) is not None:
             continue
         if best is None:
             day = eng.day_of(t)
-            day_start = _dt(eng.midnight(day))
-            day_end = _dt(eng.midnight(day + _ONE_DAY))
-        count = sum(1 for b in pro.busy if day_start <= b.appointment_start < day_end)
+            day_start = eng.midnight(day)
+            day_end = eng.midnight(day + _ONE_DAY)
+        count = sum(1 for a in pro.busy.appointment_starts if day_start <= a < day_end)
         key = (count, pro.display_order, pro.id)
         if best is None or key < best:
             best = key
