@@ -174,3 +174,22 @@ async def test_sent_rows_are_purged_after_the_retention_but_dead_ones_stay(
     assert await worker.purge(now + timedelta(days=29)) == 0
     assert await worker.purge(now + timedelta(days=31)) == 3
     assert [r["status"] for r in await outbox_rows(owner_conn)] == ["dead"]
+
+
+async def test_housekeeping_also_drops_expired_idempotency_keys_of_every_tenant(
+    owner_conn: asyncpg.Connection, worker: OutboxWorker
+) -> None:
+    first = await make_tenant(owner_conn)
+    second = await make_tenant(owner_conn)
+    await owner_conn.execute(
+        "INSERT INTO idempotency_keys (tenant_id, key, request_hash, expires_at)"
+        " VALUES ($1, 'old', 'h', now() - interval '1 minute'),"
+        " ($2, 'old', 'h', now() - interval '1 minute'),"
+        " ($1, 'live', 'h', now() + interval '1 hour')",
+        first.tenant_id,
+        second.tenant_id,
+    )
+
+    assert await worker.housekeeping() == (0, 2)
+    keys = await owner_conn.fetch("SELECT key FROM idempotency_keys")
+    assert [k["key"] for k in keys] == ["live"]

@@ -5,7 +5,9 @@ out successfully is never sent again. Failures back off exponentially with jitte
 as ``dead`` after ``outbox_max_attempts``.
 
 Runs as ``slotwise worker`` or inside the app process (development/demo). Any number of
-workers may run at once. Tests drive it with ``run_once(now=...)`` instead of sleeping."""
+workers may run at once. Every few minutes it also does the deployment's housekeeping
+(old sent rows, expired idempotency keys). Tests drive it with ``run_once(now=...)``
+instead of sleeping."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from prometheus_client import Counter
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from slotwise.booking.service import purge_expired_idempotency_keys
 from slotwise.core.logging import configure_logging
 from slotwise.db.database import Database
 from slotwise.db.server import DatabaseServer
@@ -163,6 +166,18 @@ class OutboxWorker:
             if purged < PURGE_BATCH:
                 return total
 
+    async def housekeeping(self, now: datetime | None = None) -> tuple[int, int]:
+        """The periodic clean-up a deployment needs once, whoever runs it: sent outbox rows
+        past their retention, and expired ``Idempotency-Key`` records (bounded batches).
+        How many of each went."""
+        sent = await self.purge(now)
+        keys = 0
+        while True:
+            purged = await purge_expired_idempotency_keys(self.database, PURGE_BATCH)
+            keys += purged
+            if purged < PURGE_BATCH:
+                return sent, keys
+
     async def _guarded(self, tenant_id: UUID, outbox_id: UUID, now: datetime) -> Outcome:
         async with self._slots:
             try:
@@ -247,9 +262,9 @@ class OutboxWorker:
                 if time.monotonic() >= next_purge:
                     next_purge = time.monotonic() + PURGE_EVERY_SECONDS
                     try:
-                        await self.purge()
+                        await self.housekeeping()
                     except Exception:
-                        log.exception("outbox_purge_failed")
+                        log.exception("housekeeping_failed")
                 try:
                     stats = await self.run_once()
                 except Exception:
