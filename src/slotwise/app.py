@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -62,6 +63,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 live_updates(app),
                 cache_warming(app),
             ):
+                if own_database:
+                    # A server process: its start-up objects (modules, routes, the app) live
+                    # as long as it does. Frozen, the collector stops re-scanning them on
+                    # every full collection a request's allocations trigger (measured in
+                    # bench/availability.py --gc-freeze). Not for apps given a database
+                    # (tests), which come and go in one process.
+                    gc.collect()
+                    gc.freeze()
                 yield
         finally:
             if own_database:
