@@ -1,8 +1,4 @@
-"""Rate limits (the ``limits`` library) for public and login endpoints.
-
-Sliding window counters: two counters per key (this window's and the last one's, weighted
-by how much of it still overlaps), so a key costs O(1) memory and time whatever its limit,
-unlike a moving window's list of every hit.
+"""Rate limits (the ``limits`` library, moving window) for public and login endpoints.
 
 Counters live in process memory by default; with ``settings.redis_url`` they live in Redis,
 so every app process of a deployment shares them. A Redis outage fails open (logged): a
@@ -25,7 +21,7 @@ import structlog
 from fastapi import Depends, Request
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
 from slotwise.errors import RateLimited
@@ -76,7 +72,7 @@ class RateLimiter:
             )
         else:
             self.storage = MemoryStorage()
-        self.strategy = SlidingWindowCounterRateLimiter(self.storage)
+        self.strategy = MovingWindowRateLimiter(self.storage)
         login = parse(settings.rate_limit_login)
         self.items: dict[Scope, RateLimitItem] = {
             "public": parse(settings.rate_limit_public),

@@ -4,13 +4,7 @@ Every query of the app runs inside ``Database.transaction(tenant_id, user_id=...
 a transaction as the app role (not superuser, not owner, no BYPASSRLS) and sets
 ``app.tenant_id``/``app.user_id`` for that transaction only (``set_config(..., true)``, safe
 behind PgBouncer in transaction mode). Row level security does the rest. Nothing else in
-the code base touches the connection's role or settings.
-
-The transaction is driven here rather than by SQLAlchemy (whose connections are left in
-autocommit mode): ``BEGIN`` and the scope go to the server in one round trip, ``COMMIT`` in
-another, so a one-statement request costs three round trips instead of five (no pool
-pre-ping either: a connection found dead fails its transaction, which ``run`` retries on a
-fresh one, and SQLAlchemy then recycles the whole pool)."""
+the code base touches the connection's role or settings."""
 
 from __future__ import annotations
 
@@ -20,7 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from uuid import UUID
 
-import asyncpg
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from tenacity import (
@@ -35,17 +29,9 @@ from slotwise.db.urls import to_sqlalchemy
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-
-def _begin_scoped(tenant_id: UUID | None, user_id: UUID | None) -> str:
-    """``BEGIN`` and the transaction's scope as one simple-protocol message. The values are
-    ``UUID`` objects, whose text is only hex digits and hyphens: nothing to escape."""
-    tenant = str(UUID(str(tenant_id))) if tenant_id else ""
-    user = str(UUID(str(user_id))) if user_id else ""
-    return (
-        f"BEGIN; SELECT set_config('app.tenant_id', '{tenant}', true),"
-        f" set_config('app.user_id', '{user}', true)"
-    )
-
+_SCOPE = text(
+    "SELECT set_config('app.tenant_id', :tenant, true), set_config('app.user_id', :user, true)"
+)
 
 TRANSIENT_SQLSTATES = frozenset(
     {
@@ -71,21 +57,13 @@ def sqlstate_of(exc: BaseException) -> str | None:
     return None
 
 
-def is_lost_connection(exc: BaseException) -> bool:
-    """The connection itself failed (closed, reset, never there), whoever raised it."""
+def is_transient(exc: BaseException) -> bool:
+    """Failures that a retry of the whole transaction may cure."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     if isinstance(exc, InterfaceError | OperationalError) and sqlstate_of(exc) is None:
         return True
-    if isinstance(exc, asyncpg.InterfaceError | OSError):
-        return True
-    state = sqlstate_of(exc)
-    return state is not None and state.startswith("08")
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Failures that a retry of the whole transaction may cure."""
-    return is_lost_connection(exc) or sqlstate_of(exc) in TRANSIENT_SQLSTATES
+    return sqlstate_of(exc) in TRANSIENT_SQLSTATES
 
 
 class Database:
@@ -106,8 +84,8 @@ class Database:
             to_sqlalchemy(app_url),
             pool_size=pool_size,
             max_overflow=max_overflow,
+            pool_pre_ping=True,
             pool_recycle=1800,
-            isolation_level="AUTOCOMMIT",  # transactions are begun by ``transaction``
             connect_args=connect_args,
         )
         self.retry_attempts = retry_attempts
@@ -122,35 +100,12 @@ class Database:
         """A transaction that sees exactly one tenant's rows (none when ``tenant_id`` is None).
 
         Commits when the block ends normally; the caller (request or job boundary) owns it."""
-        async with self.engine.connect() as conn:
-            driver = (await conn.get_raw_connection()).driver_connection
-            assert driver is not None  # a checked-out connection always has one
-            try:
-                await driver.execute(_begin_scoped(tenant_id, user_id))
-            except BaseException as exc:
-                await self._discard(conn, exc)
-                raise
-            try:
-                yield conn
-            except BaseException:
-                try:
-                    await driver.execute("ROLLBACK")
-                except BaseException as exc:
-                    await self._discard(conn, exc)
-                raise
-            try:
-                await driver.execute("COMMIT")
-            except BaseException as exc:
-                await self._discard(conn, exc)
-                raise
-
-    async def _discard(self, conn: AsyncConnection, exc: BaseException) -> None:
-        """Never hand back a connection whose transaction state is unknown. A lost connection
-        means the server went away: the pooled ones are as dead, so the pool starts afresh
-        (what SQLAlchemy does on a disconnect it sees itself)."""
-        await conn.invalidate()
-        if is_lost_connection(exc):
-            await self.engine.dispose()
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                _SCOPE,
+                {"tenant": str(tenant_id) if tenant_id else "", "user": str(user_id or "")},
+            )
+            yield conn
 
     async def run(
         self,
