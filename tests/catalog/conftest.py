@@ -26,6 +26,14 @@ class Shop:
     def service_id(self) -> str:
         return str(self.rows.service_ids[0])
 
+    async def count(self, conn: asyncpg.Connection, table: str) -> int:
+        """How many rows of ``table`` this business has."""
+        value = await conn.fetchval(
+            f"SELECT count(*) FROM {table} WHERE tenant_id = $1",
+            self.rows.tenant_id,
+        )
+        return int(value)
+
 
 async def make_shop(conn: asyncpg.Connection, settings: Settings, **tenant: object) -> Shop:
     rows = await make_tenant(conn, professionals=2, **tenant)  # type: ignore[arg-type]

@@ -143,12 +143,7 @@ async def test_special_hours_replace_per_date(
 
     assert (await client.delete(day, headers=shop.owner)).status_code == 204
     assert (await client.delete(day, headers=shop.owner)).status_code == 404
-    assert (
-        await owner_conn.fetchval(
-            "SELECT count(*) FROM special_hours WHERE tenant_id = $1", shop.rows.tenant_id
-        )
-        == 1
-    )
+    assert await shop.count(owner_conn, "special_hours") == 1
 
 
 TIME_OFF = {
@@ -235,12 +230,7 @@ async def test_time_off_for_an_unknown_or_foreign_professional_is_422(
         )
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"] == "professional_id"
-    assert (
-        await owner_conn.fetchval(
-            "SELECT count(*) FROM time_off WHERE tenant_id = $1", shop.rows.tenant_id
-        )
-        == 0
-    )
+    assert await shop.count(owner_conn, "time_off") == 0
 
 
 async def test_staff_manage_only_their_own_time_off(

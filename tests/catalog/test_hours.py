@@ -83,12 +83,7 @@ async def test_nonsense_hours_are_422_naming_the_field(
     assert response.status_code == 422
     assert response.json()["code"] == "validation_error"
     assert field in [e["field"] for e in response.json()["errors"]]
-    assert (
-        await owner_conn.fetchval(
-            "SELECT count(*) FROM business_hours WHERE tenant_id = $1", shop.rows.tenant_id
-        )
-        == 7
-    )
+    assert await shop.count(owner_conn, "business_hours") == 7
 
 
 async def test_touching_intervals_are_fine(client: httpx.AsyncClient, shop: Shop) -> None:

@@ -109,16 +109,19 @@ async def test_a_business_cannot_reach_another_business_catalog(
     )
 
     # Writing "the same" date or the whole week touches only the caller's own rows.
-    await client.put(
-        f"/api/v1/special-hours/{special_day}",
-        json={"intervals": [{"start": "01:00", "end": "02:00"}]},
-        headers=shop.owner,
-    )
-    await client.put("/api/v1/business-hours", json={"hours": []}, headers=shop.owner)
-    await client.put("/api/v1/business-breaks", json={"breaks": []}, headers=shop.owner)
-    await client.patch(
-        "/api/v1/settings", json={"profile": {"name": "Renamed"}}, headers=shop.owner
-    )
+    writes = [
+        await client.put(
+            f"/api/v1/special-hours/{special_day}",
+            json={"intervals": [{"start": "01:00", "end": "02:00"}]},
+            headers=shop.owner,
+        ),
+        await client.put("/api/v1/business-hours", json={"hours": []}, headers=shop.owner),
+        await client.put("/api/v1/business-breaks", json={"breaks": []}, headers=shop.owner),
+        await client.patch(
+            "/api/v1/settings", json={"profile": {"name": "Renamed"}}, headers=shop.owner
+        ),
+    ]
+    assert [w.status_code for w in writes] == [200] * len(writes)
     created = await client.post("/api/v1/closures", json={"date": "2030-12-25"}, headers=shop.owner)
     assert created.status_code == 201  # the rival's closure on that date is not a conflict
 

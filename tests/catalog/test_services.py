@@ -226,12 +226,7 @@ async def test_offering_unknown_or_foreign_services_is_422_naming_the_item(
     )
     assert duplicate.status_code == 422
     assert duplicate.json()["errors"][0]["field"] == "service_ids.1"
-    assert (
-        await owner_conn.fetchval(
-            "SELECT count(*) FROM offerings WHERE tenant_id = $1", shop.rows.tenant_id
-        )
-        == 2
-    )
+    assert await shop.count(owner_conn, "offerings") == 2
 
 
 async def test_unknown_ids_are_404(client: httpx.AsyncClient, shop: Shop) -> None:

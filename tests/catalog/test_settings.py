@@ -9,6 +9,13 @@ import pytest
 from tests.catalog.conftest import Shop
 
 
+async def _slot_step(conn: asyncpg.Connection, shop: Shop) -> int:
+    value = await conn.fetchval(
+        "SELECT slot_step_minutes FROM tenants WHERE id = $1", shop.rows.tenant_id
+    )
+    return int(value)
+
+
 async def test_settings_read_and_patch(
     client: httpx.AsyncClient, shop: Shop, owner_conn: asyncpg.Connection
 ) -> None:
@@ -95,12 +102,7 @@ async def test_invalid_settings_are_422_naming_the_field(
     response = await client.patch("/api/v1/settings", json=body, headers=shop.owner)
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == [field]
-    assert (
-        await owner_conn.fetchval(
-            "SELECT slot_step_minutes FROM tenants WHERE id = $1", shop.rows.tenant_id
-        )
-        == 15
-    )
+    assert await _slot_step(owner_conn, shop) == 15
 
 
 async def test_staff_cannot_change_settings(
@@ -110,9 +112,4 @@ async def test_staff_cannot_change_settings(
         "/api/v1/settings", json={"policy": {"slot_step_minutes": 30}}, headers=shop.staff
     )
     assert response.status_code == 403
-    assert (
-        await owner_conn.fetchval(
-            "SELECT slot_step_minutes FROM tenants WHERE id = $1", shop.rows.tenant_id
-        )
-        == 15
-    )
+    assert await _slot_step(owner_conn, shop) == 15

@@ -1,4 +1,4 @@
-"""Customers through the staff API, and ``find_or_create_customer`` for bookings."""
+"""Customers through the staff API, and phone numbers read in the business's country."""
 
 from __future__ import annotations
 
@@ -9,9 +9,6 @@ import httpx
 import pytest
 
 from slotwise.customers.phones import normalize_phone, phone_region
-from slotwise.customers.service import find_or_create_customer
-from slotwise.db.database import Database
-from slotwise.errors import ValidationFailed
 from slotwise.settings import Settings
 from tests.factories import TenantRows, bearer, make_customer, make_member, make_tenant
 
@@ -216,63 +213,6 @@ async def test_customers_require_a_token(client: httpx.AsyncClient) -> None:
     assert (
         await client.post("/api/v1/customers", json={"name": "A", "email": "a@b.co"})
     ).status_code == 401
-
-
-async def test_find_or_create_matches_by_email_and_creates_phone_only_customers(
-    database: Database, shop: TenantRows, owner_conn: asyncpg.Connection
-) -> None:
-    region = phone_region("America/Sao_Paulo")
-    async with database.transaction(shop.tenant_id) as conn:
-        first = await find_or_create_customer(
-            conn, shop.tenant_id, "Ana", "Ana@Example.com", None, region=region
-        )
-        again = await find_or_create_customer(
-            conn, shop.tenant_id, "Ana Souza", "ana@example.com", "(11) 98765-4321", region=region
-        )
-        phone_only = await find_or_create_customer(
-            conn, shop.tenant_id, "Bia", None, "11987654322", region=region
-        )
-        phone_again = await find_or_create_customer(
-            conn, shop.tenant_id, "Bia", "", "+5511987654322"
-        )
-    assert first == again
-    assert phone_only != phone_again
-    row = await owner_conn.fetchrow("SELECT name, email, phone FROM customers WHERE id = $1", first)
-    assert tuple(row) == ("Ana Souza", "ana@example.com", "+5511987654321")
-    async with database.transaction(shop.tenant_id) as conn:
-        kept = await find_or_create_customer(
-            conn, shop.tenant_id, "Ana", "ana@example.com", "+12125550100"
-        )
-    assert kept == first
-    assert (
-        await owner_conn.fetchval("SELECT phone FROM customers WHERE id = $1", first)
-        == "+5511987654321"
-    )
-    assert await owner_conn.fetchval("SELECT count(*) FROM customers") == 3
-
-
-@pytest.mark.parametrize(
-    ("name", "email", "phone", "field"),
-    [
-        ("Ana", None, None, "customer.email"),
-        ("Ana", "not-an-email", None, "customer.email"),
-        ("Ana", None, "11987654321", "customer.phone"),  # local number, no region known
-        ("", "ana@example.com", None, "customer.name"),
-        ("Ana\x00", "ana@example.com", None, "customer.name"),
-    ],
-)
-async def test_find_or_create_refuses_invalid_input(
-    database: Database,
-    shop: TenantRows,
-    name: str,
-    email: str | None,
-    phone: str | None,
-    field: str,
-) -> None:
-    async with database.transaction(shop.tenant_id) as conn:
-        with pytest.raises(ValidationFailed) as raised:
-            await find_or_create_customer(conn, shop.tenant_id, name, email, phone)
-    assert [e["field"] for e in raised.value.errors] == [field]
 
 
 @pytest.mark.parametrize(

@@ -65,8 +65,9 @@ async def active_professionals(conn: AsyncConnection) -> list[dict[str, Any]]:
 
 _BOOK = text("""
 WITH cust AS (
-    -- The customer, found by email or created: customers.repository.find_or_create's very
-    -- upsert, folded in here to save the booking a round trip. Skipped for a known id.
+    -- The customer, found by email (renamed, his phone filled in when he had none) or
+    -- created. The project's only find-or-create of a customer: it lives in the booking
+    -- statement to save a round trip. Skipped when the caller names a customer id.
     INSERT INTO customers (tenant_id, name, email, phone)
     SELECT current_tenant_id(), CAST(:name AS text), CAST(:email AS text), CAST(:phone AS text)
      WHERE CAST(:customer AS uuid) IS NULL

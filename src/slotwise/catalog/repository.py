@@ -24,6 +24,10 @@ def _one(result: Any) -> Row | None:
     return dict(row) if row is not None else None
 
 
+def _inserted(result: Any) -> Row:
+    return dict(result.mappings().one())
+
+
 async def lock(conn: AsyncConnection, *parts: object) -> None:
     """A transaction-level advisory lock on ``parts`` (e.g. tenant + professional): whole
     replacements of the same rows run one after the other, never interleaved."""
@@ -33,10 +37,18 @@ async def lock(conn: AsyncConnection, *parts: object) -> None:
     )
 
 
-# -- services ---------------------------------------------------------------------------
+# -- rows by id ------------------------------------------------------------------------
 
-# Identifiers of the dynamic UPDATEs: code constants, checked, never client text.
-_UPDATABLE: dict[str, tuple[frozenset[str], str]] = {
+_SERVICE_COLUMNS = (
+    "id, name, description, duration_minutes, buffer_before_minutes, buffer_after_minutes,"
+    " price_minor, currency, display_order, active, created_at"
+)
+_CLOSURE_COLUMNS = "id, date, reason"
+_TIME_OFF_COLUMNS = "id, professional_id, starts_at AS start, ends_at AS end, reason"
+
+# Identifiers of the dynamic statements: code constants, checked, never client text.
+# Per table: the columns an update may set, and the columns a row is read with.
+_TABLES: dict[str, tuple[frozenset[str], str]] = {
     "services": (
         frozenset(
             {
@@ -44,68 +56,22 @@ _UPDATABLE: dict[str, tuple[frozenset[str], str]] = {
                 "buffer_after_minutes", "price_minor", "currency", "display_order", "active",
             }
         ),
-        "id, name, description, duration_minutes, buffer_before_minutes, buffer_after_minutes,"
-        " price_minor, currency, display_order, active, created_at",
+        _SERVICE_COLUMNS,
     ),
-    "professionals": (
-        frozenset({"name", "email", "bio", "display_order", "active"}),
-        "id",
-    ),
-    "closures": (frozenset({"date", "reason"}), "id, date, reason"),
-    "time_off": (
-        frozenset({"starts_at", "ends_at", "reason"}),
-        "id, professional_id, starts_at AS start, ends_at AS end, reason",
-    ),
+    "professionals": (frozenset({"name", "email", "bio", "display_order", "active"}), "id"),
+    "closures": (frozenset({"date", "reason"}), _CLOSURE_COLUMNS),
+    "time_off": (frozenset({"starts_at", "ends_at", "reason"}), _TIME_OFF_COLUMNS),
 }  # fmt: skip
-_DELETABLE = frozenset({"services", "professionals", "closures", "time_off"})
 
 
-async def list_services(conn: AsyncConnection, tenant_id: UUID, active: bool | None) -> list[Row]:
-    return _rows(
-        await conn.execute(
-            text(
-                "SELECT id, name, description, duration_minutes, buffer_before_minutes,"
-                " buffer_after_minutes, price_minor, currency, display_order, active, created_at"
-                " FROM services WHERE tenant_id = :tenant"
-                " AND (CAST(:active AS boolean) IS NULL OR active = :active)"
-                " ORDER BY display_order, lower(name), id"
-            ),
-            {"tenant": tenant_id, "active": active},
-        )
-    )
-
-
-async def get_service(conn: AsyncConnection, tenant_id: UUID, service_id: UUID) -> Row | None:
+async def get_row(conn: AsyncConnection, table: str, tenant_id: UUID, row_id: UUID) -> Row | None:
+    _, columns = _TABLES[table]
     return _one(
         await conn.execute(
-            text(
-                "SELECT id, name, description, duration_minutes, buffer_before_minutes,"
-                " buffer_after_minutes, price_minor, currency, display_order, active, created_at"
-                " FROM services WHERE tenant_id = :tenant AND id = :id"
-            ),
-            {"tenant": tenant_id, "id": service_id},
+            text(f"SELECT {columns} FROM {table} WHERE tenant_id = :tenant AND id = :id"),  # noqa: S608
+            {"tenant": tenant_id, "id": row_id},
         )
     )
-
-
-async def insert_service(conn: AsyncConnection, tenant_id: UUID, values: Mapping[str, Any]) -> Row:
-    """The currency defaults to the business's."""
-    result = await conn.execute(
-        text(
-            "INSERT INTO services (tenant_id, id, name, description, duration_minutes,"
-            " buffer_before_minutes, buffer_after_minutes, price_minor, currency, display_order,"
-            " active) VALUES (:tenant, gen_random_uuid(), :name, :description, :duration_minutes,"
-            " :buffer_before_minutes, :buffer_after_minutes, :price_minor,"
-            " COALESCE(:currency, (SELECT currency FROM tenants WHERE id = :tenant)),"
-            " :display_order, :active) RETURNING id, name, description, duration_minutes,"
-            " buffer_before_minutes, buffer_after_minutes, price_minor, currency,"
-            " display_order, active, created_at"
-        ),
-        {"tenant": tenant_id, **values},
-    )
-    row = _one(result)
-    assert row is not None
-    return row
 
 
 async def update_row(
@@ -116,34 +82,60 @@ async def update_row(
     changes: Mapping[str, Any],
 ) -> Row | None:
     """``UPDATE table SET <changes>`` of one row, returning its readable columns."""
-    allowed, returning = _UPDATABLE[table]
+    allowed, columns = _TABLES[table]
     unknown = set(changes) - allowed
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")
     assignments = ", ".join(f"{column} = :{column}" for column in changes) or "id = id"
     statement = (
         f"UPDATE {table} SET {assignments} WHERE tenant_id = :tenant AND id = :row_id"  # noqa: S608
-        f" RETURNING {returning}"
+        f" RETURNING {columns}"
     )
     return _one(
         await conn.execute(text(statement), {**changes, "tenant": tenant_id, "row_id": row_id})
     )
 
 
-async def update_service(
-    conn: AsyncConnection, tenant_id: UUID, service_id: UUID, changes: Mapping[str, Any]
-) -> Row | None:
-    return await update_row(conn, "services", tenant_id, service_id, changes)
-
-
 async def delete_row(conn: AsyncConnection, table: str, tenant_id: UUID, row_id: UUID) -> bool:
-    if table not in _DELETABLE:
+    if table not in _TABLES:
         raise ValueError(f"not deletable: {table}")
     result = await conn.execute(
         text(f"DELETE FROM {table} WHERE tenant_id = :tenant AND id = :id"),  # noqa: S608
         {"tenant": tenant_id, "id": row_id},
     )
     return bool(result.rowcount)
+
+
+# -- services ---------------------------------------------------------------------------
+
+
+async def list_services(conn: AsyncConnection, tenant_id: UUID, active: bool | None) -> list[Row]:
+    return _rows(
+        await conn.execute(
+            text(
+                f"SELECT {_SERVICE_COLUMNS} FROM services WHERE tenant_id = :tenant"  # noqa: S608
+                " AND (CAST(:active AS boolean) IS NULL OR active = :active)"
+                " ORDER BY display_order, lower(name), id"
+            ),
+            {"tenant": tenant_id, "active": active},
+        )
+    )
+
+
+async def insert_service(conn: AsyncConnection, tenant_id: UUID, values: Mapping[str, Any]) -> Row:
+    """The currency defaults to the business's."""
+    result = await conn.execute(
+        text(
+            "INSERT INTO services (tenant_id, id, name, description, duration_minutes,"  # noqa: S608
+            " buffer_before_minutes, buffer_after_minutes, price_minor, currency, display_order,"
+            " active) VALUES (:tenant, gen_random_uuid(), :name, :description, :duration_minutes,"
+            " :buffer_before_minutes, :buffer_after_minutes, :price_minor,"
+            " COALESCE(:currency, (SELECT currency FROM tenants WHERE id = :tenant)),"
+            f" :display_order, :active) RETURNING {_SERVICE_COLUMNS}"
+        ),
+        {"tenant": tenant_id, **values},
+    )
+    return _inserted(result)
 
 
 async def existing_service_ids(
@@ -239,13 +231,6 @@ async def insert_professional(
     return value
 
 
-async def update_professional(
-    conn: AsyncConnection, tenant_id: UUID, professional_id: UUID, changes: Mapping[str, Any]
-) -> bool:
-    row = await update_row(conn, "professionals", tenant_id, professional_id, changes)
-    return row is not None
-
-
 async def replace_offerings(
     conn: AsyncConnection, tenant_id: UUID, professional_id: UUID, service_ids: Sequence[UUID]
 ) -> None:
@@ -286,19 +271,37 @@ def _unzip(intervals: Sequence[tuple[int, int, int]]) -> dict[str, list[int]]:
     }
 
 
-async def replace_business_hours(
-    conn: AsyncConnection, tenant_id: UUID, intervals: Sequence[tuple[int, int, int]]
+async def replace_hours(
+    conn: AsyncConnection,
+    tenant_id: UUID,
+    professional_id: UUID | None,
+    intervals: Sequence[tuple[int, int, int]],
 ) -> None:
-    await conn.execute(
-        text("DELETE FROM business_hours WHERE tenant_id = :tenant"), {"tenant": tenant_id}
-    )
+    """The business's weekly hours (``professional_id`` None) or one professional's own."""
+    params: dict[str, Any] = {"tenant": tenant_id}
+    if professional_id is None:
+        delete = "DELETE FROM business_hours WHERE tenant_id = :tenant"
+        insert = (
+            "INSERT INTO business_hours (tenant_id, weekday, start_minute, end_minute)"
+            " SELECT :tenant, w, s, e"
+        )
+    else:
+        params["professional"] = professional_id
+        delete = (
+            "DELETE FROM professional_hours WHERE tenant_id = :tenant"
+            " AND professional_id = :professional"
+        )
+        insert = (
+            "INSERT INTO professional_hours (tenant_id, professional_id, weekday, start_minute,"
+            " end_minute) SELECT :tenant, :professional, w, s, e"
+        )
+    await conn.execute(text(delete), params)
     await conn.execute(
         text(
-            "INSERT INTO business_hours (tenant_id, weekday, start_minute, end_minute)"
-            " SELECT :tenant, w, s, e FROM unnest(CAST(:weekdays AS smallint[]),"
-            " CAST(:starts AS smallint[]), CAST(:ends AS smallint[])) AS t(w, s, e)"
+            insert + " FROM unnest(CAST(:weekdays AS smallint[]), CAST(:starts AS smallint[]),"
+            " CAST(:ends AS smallint[])) AS t(w, s, e)"
         ),
-        {"tenant": tenant_id, **_unzip(intervals)},
+        {**params, **_unzip(intervals)},
     )
 
 
@@ -311,31 +314,6 @@ async def business_hours(conn: AsyncConnection, tenant_id: UUID) -> list[tuple[i
         {"tenant": tenant_id},
     )
     return [(row[0], row[1], row[2]) for row in result]
-
-
-async def replace_professional_hours(
-    conn: AsyncConnection,
-    tenant_id: UUID,
-    professional_id: UUID,
-    intervals: Sequence[tuple[int, int, int]],
-) -> None:
-    params = {"tenant": tenant_id, "professional": professional_id}
-    await conn.execute(
-        text(
-            "DELETE FROM professional_hours WHERE tenant_id = :tenant"
-            " AND professional_id = :professional"
-        ),
-        params,
-    )
-    await conn.execute(
-        text(
-            "INSERT INTO professional_hours (tenant_id, professional_id, weekday, start_minute,"
-            " end_minute) SELECT :tenant, :professional, w, s, e"
-            " FROM unnest(CAST(:weekdays AS smallint[]), CAST(:starts AS smallint[]),"
-            " CAST(:ends AS smallint[])) AS t(w, s, e)"
-        ),
-        {**params, **_unzip(intervals)},
-    )
 
 
 async def replace_breaks(
@@ -391,7 +369,7 @@ async def list_closures(
     return _rows(
         await conn.execute(
             text(
-                "SELECT id, date, reason FROM closures WHERE tenant_id = :tenant"
+                f"SELECT {_CLOSURE_COLUMNS} FROM closures WHERE tenant_id = :tenant"  # noqa: S608
                 " AND (CAST(:date_from AS date) IS NULL OR date >= :date_from)"
                 " AND (CAST(:date_to AS date) IS NULL OR date <= :date_to)"
                 " ORDER BY date"
@@ -401,33 +379,16 @@ async def list_closures(
     )
 
 
-async def get_closure(conn: AsyncConnection, tenant_id: UUID, closure_id: UUID) -> Row | None:
-    return _one(
-        await conn.execute(
-            text("SELECT id, date, reason FROM closures WHERE tenant_id = :tenant AND id = :id"),
-            {"tenant": tenant_id, "id": closure_id},
-        )
-    )
-
-
 async def insert_closure(conn: AsyncConnection, tenant_id: UUID, day: date, reason: str) -> Row:
-    row = _one(
+    return _inserted(
         await conn.execute(
             text(
-                "INSERT INTO closures (tenant_id, date, reason) VALUES (:tenant, :date, :reason)"
-                " RETURNING id, date, reason"
+                "INSERT INTO closures (tenant_id, date, reason) VALUES (:tenant, :date, :reason)"  # noqa: S608
+                f" RETURNING {_CLOSURE_COLUMNS}"
             ),
             {"tenant": tenant_id, "date": day, "reason": reason},
         )
     )
-    assert row is not None
-    return row
-
-
-async def update_closure(
-    conn: AsyncConnection, tenant_id: UUID, closure_id: UUID, changes: Mapping[str, Any]
-) -> Row | None:
-    return await update_row(conn, "closures", tenant_id, closure_id, changes)
 
 
 async def list_special_hours(
@@ -488,8 +449,7 @@ async def list_time_off(
     return _rows(
         await conn.execute(
             text(
-                "SELECT id, professional_id, starts_at AS start, ends_at AS end, reason"
-                " FROM time_off WHERE tenant_id = :tenant"
+                f"SELECT {_TIME_OFF_COLUMNS} FROM time_off WHERE tenant_id = :tenant"  # noqa: S608
                 " AND (CAST(:professional AS uuid) IS NULL OR professional_id = :professional)"
                 " AND (CAST(:start AS timestamptz) IS NULL OR ends_at > :start)"
                 " AND (CAST(:end AS timestamptz) IS NULL OR starts_at < :end)"
@@ -507,18 +467,6 @@ async def list_time_off(
     )
 
 
-async def get_time_off(conn: AsyncConnection, tenant_id: UUID, time_off_id: UUID) -> Row | None:
-    return _one(
-        await conn.execute(
-            text(
-                "SELECT id, professional_id, starts_at AS start, ends_at AS end, reason"
-                " FROM time_off WHERE tenant_id = :tenant AND id = :id"
-            ),
-            {"tenant": tenant_id, "id": time_off_id},
-        )
-    )
-
-
 async def insert_time_off(
     conn: AsyncConnection,
     tenant_id: UUID,
@@ -528,12 +476,12 @@ async def insert_time_off(
     end: datetime,
     reason: str,
 ) -> Row:
-    row = _one(
+    return _inserted(
         await conn.execute(
             text(
-                "INSERT INTO time_off (tenant_id, professional_id, starts_at, ends_at, reason)"
+                "INSERT INTO time_off (tenant_id, professional_id, starts_at, ends_at, reason)"  # noqa: S608
                 " VALUES (:tenant, :professional, :start, :end, :reason)"
-                " RETURNING id, professional_id, starts_at AS start, ends_at AS end, reason"
+                f" RETURNING {_TIME_OFF_COLUMNS}"
             ),
             {
                 "tenant": tenant_id,
@@ -544,14 +492,6 @@ async def insert_time_off(
             },
         )
     )
-    assert row is not None
-    return row
-
-
-async def update_time_off(
-    conn: AsyncConnection, tenant_id: UUID, time_off_id: UUID, changes: Mapping[str, Any]
-) -> Row | None:
-    return await update_row(conn, "time_off", tenant_id, time_off_id, changes)
 
 
 # -- settings ---------------------------------------------------------------------------
@@ -567,12 +507,7 @@ _SETTINGS_UPDATABLE = frozenset(_SETTINGS_COLUMNS.replace(" ", "").split(",")) -
 async def get_settings(conn: AsyncConnection, tenant_id: UUID) -> Row | None:
     return _one(
         await conn.execute(
-            text(
-                "SELECT id, slug, name, timezone, locale, currency, address, phone, email,"
-                " embed_origins, slot_step_minutes, min_notice_minutes, horizon_days,"
-                " cancel_cutoff_minutes, auto_confirm, reminder_hours"
-                " FROM tenants WHERE id = :tenant"
-            ),
+            text(f"SELECT {_SETTINGS_COLUMNS} FROM tenants WHERE id = :tenant"),  # noqa: S608
             {"tenant": tenant_id},
         )
     )

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Protocol, TypeVar
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -151,11 +152,20 @@ class WeeklyBreak(WeeklyInterval):
     label: Label = ""
 
 
-def refuse_overlaps(items: list[Any], day_of: Any) -> None:
-    """Raise naming ``<i>.start`` (pydantic prefixes the list's field) for the first interval
-    overlapping an earlier one of the same day; touching intervals (09:00–12:00 and
-    12:00–17:00) are fine."""
-    by_day: dict[Any, list[tuple[int, int, int]]] = defaultdict(list)
+class _Interval(Protocol):
+    start: int
+    end: int
+
+
+IntervalT = TypeVar("IntervalT", bound=_Interval)
+WeeklyT = TypeVar("WeeklyT", bound=WeeklyInterval)
+
+
+def without_overlaps(items: list[IntervalT], day_of: Callable[[IntervalT], int]) -> list[IntervalT]:
+    """``items`` sorted by day and start (the order the database gives back), or raise naming
+    ``<i>.start`` (pydantic prefixes the list's field) for the first interval overlapping an
+    earlier one of the same day; touching intervals (09:00–12:00 and 12:00–17:00) are fine."""
+    by_day: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
     for index, item in enumerate(items):
         by_day[day_of(item)].append((item.start, item.end, index))
     for intervals in by_day.values():
@@ -165,6 +175,11 @@ def refuse_overlaps(items: list[Any], day_of: Any) -> None:
             if start < reached:
                 raise field_error((index, "start"), OVERLAP, format_minutes(start))
             reached = max(reached, end)
+    return sorted(items, key=lambda item: (day_of(item), item.start))
+
+
+def _sorted_week(items: list[WeeklyT]) -> list[WeeklyT]:
+    return without_overlaps(items, lambda item: item.weekday)
 
 
 class WeeklyHours(BaseModel):
@@ -187,11 +202,7 @@ class WeeklyHours(BaseModel):
 
     hours: Annotated[list[WeeklyInterval], Field(max_length=100)]
 
-    @field_validator("hours")
-    @classmethod
-    def _no_overlaps(cls, hours: list[WeeklyInterval]) -> list[WeeklyInterval]:
-        refuse_overlaps(hours, lambda item: item.weekday)
-        return sorted(hours, key=lambda item: (item.weekday, item.start))
+    _no_overlaps = field_validator("hours")(_sorted_week)
 
 
 class WeeklyBreaks(BaseModel):
@@ -208,11 +219,7 @@ class WeeklyBreaks(BaseModel):
 
     breaks: Annotated[list[WeeklyBreak], Field(max_length=100)]
 
-    @field_validator("breaks")
-    @classmethod
-    def _no_overlaps(cls, breaks: list[WeeklyBreak]) -> list[WeeklyBreak]:
-        refuse_overlaps(breaks, lambda item: item.weekday)
-        return sorted(breaks, key=lambda item: (item.weekday, item.start))
+    _no_overlaps = field_validator("breaks")(_sorted_week)
 
 
 class WeeklyIntervalRead(BaseModel):
@@ -390,8 +397,7 @@ class SpecialHoursUpdate(BaseModel):
     @field_validator("intervals")
     @classmethod
     def _no_overlaps(cls, intervals: list[DayInterval]) -> list[DayInterval]:
-        refuse_overlaps(intervals, lambda item: 0)
-        return sorted(intervals, key=lambda item: item.start)
+        return without_overlaps(intervals, lambda item: 0)
 
 
 class DayIntervalRead(BaseModel):
@@ -431,15 +437,20 @@ class TimeOffCreate(BaseModel):
 
     @model_validator(mode="after")
     def _range(self) -> TimeOffCreate:
-        check_time_off_range(self.start, self.end)
+        problem = time_off_range_problem(self.start, self.end)
+        if problem is not None:
+            raise field_error(("end",), problem, self.end.isoformat())
         return self
 
 
-def check_time_off_range(start: datetime, end: datetime) -> None:
+def time_off_range_problem(start: datetime, end: datetime) -> str | None:
+    """What is wrong with ``[start, end)`` as time off (always the ``end``'s fault), if
+    anything; the service checks a change against the stored start or end with it too."""
     if end <= start:
-        raise field_error(("end",), END_BEFORE_START, end.isoformat())
+        return END_BEFORE_START
     if (end - start).days > MAX_TIME_OFF_DAYS:
-        raise field_error(("end",), TOO_LONG_RANGE, end.isoformat())
+        return TOO_LONG_RANGE
+    return None
 
 
 class TimeOffUpdate(PatchModel):

@@ -6,9 +6,10 @@ lock per tenant (and professional) so two concurrent PUTs never interleave their
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy.exc import DBAPIError
@@ -18,8 +19,6 @@ from slotwise.auth.deps import CurrentMember
 from slotwise.catalog import repository
 from slotwise.catalog.schemas import (
     END_BEFORE_START,
-    MAX_TIME_OFF_DAYS,
-    TOO_LONG_RANGE,
     ClosureCreate,
     ClosureRead,
     ClosureUpdate,
@@ -31,6 +30,7 @@ from slotwise.catalog.schemas import (
     ProfessionalRead,
     ProfessionalUpdate,
     ProfileRead,
+    ProfileUpdate,
     ServiceCreate,
     ServiceRead,
     ServiceUpdate,
@@ -48,6 +48,7 @@ from slotwise.catalog.schemas import (
     WeeklyHoursRead,
     WeeklyIntervalRead,
     format_minutes,
+    time_off_range_problem,
 )
 from slotwise.db.constraints import is_refusal, problem_for
 from slotwise.errors import (
@@ -62,6 +63,7 @@ from slotwise.errors import (
 UNKNOWN_SERVICE = "There is no such service."
 UNKNOWN_PROFESSIONAL = "There is no such professional."
 
+T = TypeVar("T")
 Problems = dict[str, Callable[[], AppError]]
 
 
@@ -79,18 +81,21 @@ _TIME_OFF_PROBLEMS: Problems = {
 }
 
 
-class _Refusals:
+@contextmanager
+def _refusals(problems: Problems | None = None) -> Iterator[None]:
     """Turns a database refusal inside the block into the matching problem."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if is_refusal(exc):
+            raise problem_for(exc, problems) from exc
+        raise
 
-    def __init__(self, problems: Problems | None = None) -> None:
-        self.problems = problems
 
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, exc: BaseException | None, traceback: Any) -> None:
-        if isinstance(exc, DBAPIError) and is_refusal(exc):
-            raise problem_for(exc, self.problems) from exc
+def _found(row: T | None) -> T:
+    if row is None:
+        raise NotFound()
+    return row
 
 
 def require_manager(member: CurrentMember) -> None:
@@ -117,17 +122,16 @@ async def list_services(
 async def get_service(
     conn: AsyncConnection, member: CurrentMember, service_id: UUID
 ) -> ServiceRead:
-    row = await repository.get_service(conn, member.tenant_id, service_id)
-    if row is None:
-        raise NotFound()
-    return ServiceRead(**row)
+    return ServiceRead(
+        **_found(await repository.get_row(conn, "services", member.tenant_id, service_id))
+    )
 
 
 async def create_service(
     conn: AsyncConnection, member: CurrentMember, data: ServiceCreate
 ) -> ServiceRead:
     require_manager(member)
-    with _Refusals():
+    with _refusals():
         row = await repository.insert_service(conn, member.tenant_id, data.model_dump())
     return ServiceRead(**row)
 
@@ -136,17 +140,17 @@ async def update_service(
     conn: AsyncConnection, member: CurrentMember, service_id: UUID, data: ServiceUpdate
 ) -> ServiceRead:
     require_manager(member)
-    with _Refusals():
-        row = await repository.update_service(conn, member.tenant_id, service_id, data.changes())
-    if row is None:
-        raise NotFound()
-    return ServiceRead(**row)
+    with _refusals():
+        row = await repository.update_row(
+            conn, "services", member.tenant_id, service_id, data.changes()
+        )
+    return ServiceRead(**_found(row))
 
 
 async def delete_service(conn: AsyncConnection, member: CurrentMember, service_id: UUID) -> None:
     """Refused (409 ``in_use``) while appointments reference it: deactivate it instead."""
     require_manager(member)
-    with _Refusals(_SERVICE_PROBLEMS):
+    with _refusals(_SERVICE_PROBLEMS):
         deleted = await repository.delete_row(conn, "services", member.tenant_id, service_id)
     if not deleted:
         raise NotFound()
@@ -184,6 +188,13 @@ def _professional(row: dict[str, Any]) -> ProfessionalRead:
     )
 
 
+def _empty_for_null(values: dict[str, Any], nullable: frozenset[str]) -> dict[str, Any]:
+    """The columns of cleared fields hold "" (they are NOT NULL), not NULL."""
+    return {
+        key: "" if key in nullable and value is None else value for key, value in values.items()
+    }
+
+
 async def list_professionals(
     conn: AsyncConnection, member: CurrentMember, active: bool | None
 ) -> list[ProfessionalRead]:
@@ -194,19 +205,17 @@ async def list_professionals(
 async def get_professional(
     conn: AsyncConnection, member: CurrentMember, professional_id: UUID
 ) -> ProfessionalRead:
-    row = await repository.get_professional(conn, member.tenant_id, professional_id)
-    if row is None:
-        raise NotFound()
-    return _professional(row)
+    return _professional(
+        _found(await repository.get_professional(conn, member.tenant_id, professional_id))
+    )
 
 
 async def create_professional(
     conn: AsyncConnection, member: CurrentMember, data: ProfessionalCreate
 ) -> ProfessionalRead:
     require_manager(member)
-    values = data.model_dump()
-    values["email"] = values["email"] or ""
-    with _Refusals():
+    values = _empty_for_null(data.model_dump(), ProfessionalUpdate.NULLABLE)
+    with _refusals():
         professional_id = await repository.insert_professional(conn, member.tenant_id, values)
     return await get_professional(conn, member, professional_id)
 
@@ -215,14 +224,12 @@ async def update_professional(
     conn: AsyncConnection, member: CurrentMember, professional_id: UUID, data: ProfessionalUpdate
 ) -> ProfessionalRead:
     require_manager(member)
-    changes = data.changes()
-    if "email" in changes:
-        changes["email"] = changes["email"] or ""
-    with _Refusals():
-        found = await repository.update_professional(
-            conn, member.tenant_id, professional_id, changes
+    changes = _empty_for_null(data.changes(), ProfessionalUpdate.NULLABLE)
+    with _refusals():
+        row = await repository.update_row(
+            conn, "professionals", member.tenant_id, professional_id, changes
         )
-    if not found:
+    if row is None:
         raise NotFound()
     return await get_professional(conn, member, professional_id)
 
@@ -232,7 +239,7 @@ async def delete_professional(
 ) -> None:
     """Refused (409 ``in_use``) while appointments reference him: deactivate instead."""
     require_manager(member)
-    with _Refusals(_PROFESSIONAL_PROBLEMS):
+    with _refusals(_PROFESSIONAL_PROBLEMS):
         deleted = await repository.delete_row(
             conn, "professionals", member.tenant_id, professional_id
         )
@@ -240,10 +247,9 @@ async def delete_professional(
         raise NotFound()
 
 
-async def _lock_professional(
-    conn: AsyncConnection, member: CurrentMember, professional_id: UUID, what: str
+async def _require_professional(
+    conn: AsyncConnection, member: CurrentMember, professional_id: UUID
 ) -> None:
-    await repository.lock(conn, member.tenant_id, what, professional_id)
     if not await repository.professional_exists(conn, member.tenant_id, professional_id):
         raise NotFound()
 
@@ -251,8 +257,7 @@ async def _lock_professional(
 async def get_offerings(
     conn: AsyncConnection, member: CurrentMember, professional_id: UUID
 ) -> OfferingsRead:
-    if not await repository.professional_exists(conn, member.tenant_id, professional_id):
-        raise NotFound()
+    await _require_professional(conn, member, professional_id)
     ids = await repository.offered_service_ids(conn, member.tenant_id, professional_id)
     return OfferingsRead(service_ids=ids)
 
@@ -261,7 +266,8 @@ async def replace_offerings(
     conn: AsyncConnection, member: CurrentMember, professional_id: UUID, data: OfferingsUpdate
 ) -> OfferingsRead:
     require_manager(member)
-    await _lock_professional(conn, member, professional_id, "offerings")
+    await repository.lock(conn, member.tenant_id, "offerings", professional_id)
+    await _require_professional(conn, member, professional_id)
     known = await repository.existing_service_ids(conn, member.tenant_id, data.service_ids)
     unknown = [
         {"field": f"service_ids.{index}", "message": UNKNOWN_SERVICE}
@@ -270,11 +276,50 @@ async def replace_offerings(
     ]
     if unknown:
         raise ValidationFailed(errors=unknown)
-    with _Refusals(_OFFERING_PROBLEMS):
+    with _refusals(_OFFERING_PROBLEMS):
         await repository.replace_offerings(
             conn, member.tenant_id, professional_id, data.service_ids
         )
-    return await get_offerings(conn, member, professional_id)
+    # Python orders UUIDs as PostgreSQL does (by their bytes): the order a read gives.
+    return OfferingsRead(service_ids=sorted(data.service_ids))
+
+
+# -- weekly hours and breaks, of the business or of one professional ---------------------
+
+
+async def _claim_week(
+    conn: AsyncConnection, member: CurrentMember, professional_id: UUID | None, what: str
+) -> None:
+    """The right to replace a whole week, and its lock, so that concurrent replacements never
+    interleave their rows: the business's week is the managers'; a professional's is also
+    his own staff member's (404 when there is no such professional)."""
+    if professional_id is None:
+        require_manager(member)
+        await repository.lock(conn, member.tenant_id, f"business-{what}")
+    else:
+        require_own_professional(member, professional_id)
+        await repository.lock(conn, member.tenant_id, what, professional_id)
+        await _require_professional(conn, member, professional_id)
+
+
+async def _replace_hours(
+    conn: AsyncConnection, member: CurrentMember, professional_id: UUID | None, data: WeeklyHours
+) -> WeeklyHoursRead:
+    await _claim_week(conn, member, professional_id, "hours")
+    rows = [(item.weekday, item.start, item.end) for item in data.hours]
+    with _refusals():
+        await repository.replace_hours(conn, member.tenant_id, professional_id, rows)
+    return WeeklyHoursRead(hours=_weekly(rows))  # sorted as a read would be, by the schema
+
+
+async def _replace_breaks(
+    conn: AsyncConnection, member: CurrentMember, professional_id: UUID | None, data: WeeklyBreaks
+) -> WeeklyBreaksRead:
+    await _claim_week(conn, member, professional_id, "breaks")
+    rows = [(item.weekday, item.start, item.end, item.label) for item in data.breaks]
+    with _refusals():
+        await repository.replace_breaks(conn, member.tenant_id, professional_id, rows)
+    return WeeklyBreaksRead(breaks=_breaks(rows))  # sorted as a read would be, by the schema
 
 
 async def get_professional_hours(
@@ -287,16 +332,7 @@ async def replace_professional_hours(
     conn: AsyncConnection, member: CurrentMember, professional_id: UUID, data: WeeklyHours
 ) -> WeeklyHoursRead:
     """The professional's whole week at once (``[]``: he follows the business hours)."""
-    require_own_professional(member, professional_id)
-    await _lock_professional(conn, member, professional_id, "hours")
-    with _Refusals():
-        await repository.replace_professional_hours(
-            conn,
-            member.tenant_id,
-            professional_id,
-            [(item.weekday, item.start, item.end) for item in data.hours],
-        )
-    return await get_professional_hours(conn, member, professional_id)
+    return await _replace_hours(conn, member, professional_id, data)
 
 
 async def get_professional_breaks(
@@ -308,19 +344,7 @@ async def get_professional_breaks(
 async def replace_professional_breaks(
     conn: AsyncConnection, member: CurrentMember, professional_id: UUID, data: WeeklyBreaks
 ) -> WeeklyBreaksRead:
-    require_own_professional(member, professional_id)
-    await _lock_professional(conn, member, professional_id, "breaks")
-    with _Refusals():
-        await repository.replace_breaks(
-            conn,
-            member.tenant_id,
-            professional_id,
-            [(item.weekday, item.start, item.end, item.label) for item in data.breaks],
-        )
-    return await get_professional_breaks(conn, member, professional_id)
-
-
-# -- business hours and breaks ----------------------------------------------------------
+    return await _replace_breaks(conn, member, professional_id, data)
 
 
 async def get_business_hours(conn: AsyncConnection, member: CurrentMember) -> WeeklyHoursRead:
@@ -330,33 +354,19 @@ async def get_business_hours(conn: AsyncConnection, member: CurrentMember) -> We
 async def replace_business_hours(
     conn: AsyncConnection, member: CurrentMember, data: WeeklyHours
 ) -> WeeklyHoursRead:
-    require_manager(member)
-    await repository.lock(conn, member.tenant_id, "business-hours")
-    with _Refusals():
-        await repository.replace_business_hours(
-            conn, member.tenant_id, [(item.weekday, item.start, item.end) for item in data.hours]
-        )
-    return await get_business_hours(conn, member)
+    return await _replace_hours(conn, member, None, data)
 
 
 async def get_business_breaks(conn: AsyncConnection, member: CurrentMember) -> WeeklyBreaksRead:
-    rows = await repository.business_breaks(conn, member.tenant_id)
-    return WeeklyBreaksRead(breaks=_breaks(rows))
+    return WeeklyBreaksRead(
+        breaks=_breaks(await repository.business_breaks(conn, member.tenant_id))
+    )
 
 
 async def replace_business_breaks(
     conn: AsyncConnection, member: CurrentMember, data: WeeklyBreaks
 ) -> WeeklyBreaksRead:
-    require_manager(member)
-    await repository.lock(conn, member.tenant_id, "business-breaks")
-    with _Refusals():
-        await repository.replace_breaks(
-            conn,
-            member.tenant_id,
-            None,
-            [(item.weekday, item.start, item.end, item.label) for item in data.breaks],
-        )
-    return await get_business_breaks(conn, member)
+    return await _replace_breaks(conn, member, None, data)
 
 
 # -- closures and special hours ---------------------------------------------------------
@@ -372,17 +382,16 @@ async def list_closures(
 async def get_closure(
     conn: AsyncConnection, member: CurrentMember, closure_id: UUID
 ) -> ClosureRead:
-    row = await repository.get_closure(conn, member.tenant_id, closure_id)
-    if row is None:
-        raise NotFound()
-    return ClosureRead(**row)
+    return ClosureRead(
+        **_found(await repository.get_row(conn, "closures", member.tenant_id, closure_id))
+    )
 
 
 async def create_closure(
     conn: AsyncConnection, member: CurrentMember, data: ClosureCreate
 ) -> ClosureRead:
     require_manager(member)
-    with _Refusals(_CLOSURE_PROBLEMS):
+    with _refusals(_CLOSURE_PROBLEMS):
         row = await repository.insert_closure(conn, member.tenant_id, data.date, data.reason)
     return ClosureRead(**row)
 
@@ -391,11 +400,11 @@ async def update_closure(
     conn: AsyncConnection, member: CurrentMember, closure_id: UUID, data: ClosureUpdate
 ) -> ClosureRead:
     require_manager(member)
-    with _Refusals(_CLOSURE_PROBLEMS):
-        row = await repository.update_closure(conn, member.tenant_id, closure_id, data.changes())
-    if row is None:
-        raise NotFound()
-    return ClosureRead(**row)
+    with _refusals(_CLOSURE_PROBLEMS):
+        row = await repository.update_row(
+            conn, "closures", member.tenant_id, closure_id, data.changes()
+        )
+    return ClosureRead(**_found(row))
 
 
 async def delete_closure(conn: AsyncConnection, member: CurrentMember, closure_id: UUID) -> None:
@@ -434,11 +443,11 @@ async def replace_special_hours(
 ) -> SpecialHoursRead:
     require_manager(member)
     await repository.lock(conn, member.tenant_id, "special-hours", day)
-    with _Refusals():
-        await repository.replace_special_hours(
-            conn, member.tenant_id, day, [(item.start, item.end) for item in data.intervals]
-        )
-    return await get_special_hours(conn, member, day)
+    intervals = [(item.start, item.end) for item in data.intervals]
+    with _refusals():
+        await repository.replace_special_hours(conn, member.tenant_id, day, intervals)
+    # Sorted by the schema as a read would be.
+    return _special_days([(day, start, end) for start, end in intervals])[0]
 
 
 async def delete_special_hours(conn: AsyncConnection, member: CurrentMember, day: date) -> None:
@@ -476,17 +485,16 @@ async def list_time_off(
 async def get_time_off(
     conn: AsyncConnection, member: CurrentMember, time_off_id: UUID
 ) -> TimeOffRead:
-    row = await repository.get_time_off(conn, member.tenant_id, time_off_id)
-    if row is None:
-        raise NotFound()
-    return TimeOffRead(**row)
+    return TimeOffRead(
+        **_found(await repository.get_row(conn, "time_off", member.tenant_id, time_off_id))
+    )
 
 
 async def create_time_off(
     conn: AsyncConnection, member: CurrentMember, data: TimeOffCreate
 ) -> TimeOffRead:
     require_own_professional(member, data.professional_id)
-    with _Refusals(_TIME_OFF_PROBLEMS):
+    with _refusals(_TIME_OFF_PROBLEMS):
         row = await repository.insert_time_off(
             conn,
             member.tenant_id,
@@ -498,11 +506,7 @@ async def create_time_off(
     return TimeOffRead(**row)
 
 
-def _check_range(start: datetime, end: datetime) -> None:
-    if end <= start:
-        raise ValidationFailed(errors=[{"field": "end", "message": END_BEFORE_START}])
-    if (end - start).days > MAX_TIME_OFF_DAYS:
-        raise ValidationFailed(errors=[{"field": "end", "message": TOO_LONG_RANGE}])
+_TIME_OFF_COLUMNS = {"start": "starts_at", "end": "ends_at", "reason": "reason"}
 
 
 async def update_time_off(
@@ -511,18 +515,20 @@ async def update_time_off(
     current = await get_time_off(conn, member, time_off_id)
     require_own_professional(member, current.professional_id)
     changes = data.changes()
-    _check_range(changes.get("start", current.start), changes.get("end", current.end))
-    columns = {"start": "starts_at", "end": "ends_at", "reason": "reason"}
-    with _Refusals(_TIME_OFF_PROBLEMS):
-        row = await repository.update_time_off(
+    problem = time_off_range_problem(
+        changes.get("start", current.start), changes.get("end", current.end)
+    )
+    if problem is not None:
+        raise ValidationFailed(errors=[{"field": "end", "message": problem}])
+    with _refusals(_TIME_OFF_PROBLEMS):
+        row = await repository.update_row(
             conn,
+            "time_off",
             member.tenant_id,
             time_off_id,
-            {columns[key]: value for key, value in changes.items()},
+            {_TIME_OFF_COLUMNS[key]: value for key, value in changes.items()},
         )
-    if row is None:
-        raise NotFound()
-    return TimeOffRead(**row)
+    return TimeOffRead(**_found(row))
 
 
 async def delete_time_off(conn: AsyncConnection, member: CurrentMember, time_off_id: UUID) -> None:
@@ -535,7 +541,6 @@ async def delete_time_off(conn: AsyncConnection, member: CurrentMember, time_off
 
 _PROFILE_FIELDS = tuple(ProfileRead.model_fields)
 _POLICY_FIELDS = tuple(PolicyRead.model_fields)
-_CLEARED_TO_EMPTY = frozenset({"address", "phone", "email"})
 
 
 def _settings(row: dict[str, Any]) -> SettingsRead:
@@ -548,10 +553,7 @@ def _settings(row: dict[str, Any]) -> SettingsRead:
 
 
 async def get_settings(conn: AsyncConnection, member: CurrentMember) -> SettingsRead:
-    row = await repository.get_settings(conn, member.tenant_id)
-    if row is None:
-        raise NotFound()
-    return _settings(row)
+    return _settings(_found(await repository.get_settings(conn, member.tenant_id)))
 
 
 async def update_settings(
@@ -560,15 +562,11 @@ async def update_settings(
     require_manager(member)
     changes: dict[str, Any] = {}
     if data.profile is not None:
-        changes.update(data.profile.changes())
+        changes.update(_empty_for_null(data.profile.changes(), ProfileUpdate.NULLABLE))
     if data.policy is not None:
         changes.update(data.policy.changes())
-    for key in _CLEARED_TO_EMPTY & changes.keys():
-        changes[key] = changes[key] or ""
     if not changes:
         return await get_settings(conn, member)
-    with _Refusals():
+    with _refusals():
         row = await repository.update_settings(conn, member.tenant_id, changes)
-    if row is None:
-        raise NotFound()
-    return _settings(row)
+    return _settings(_found(row))

@@ -10,31 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 Row = dict[str, Any]
+_COLUMNS = "id, name, email, phone, notes, created_at"
 _UPDATABLE = frozenset({"name", "email", "phone", "notes"})
-
-_FIND_OR_CREATE = text(
-    """
-    INSERT INTO customers (tenant_id, name, email, phone)
-    VALUES (:tenant, :name, :email, :phone)
-    ON CONFLICT (tenant_id, email) WHERE email IS NOT NULL
-    DO UPDATE SET name = EXCLUDED.name, phone = COALESCE(customers.phone, EXCLUDED.phone)
-    RETURNING id
-    """
-)
-
-
-async def find_or_create(
-    conn: AsyncConnection, tenant_id: UUID, name: str, email: str | None, phone: str | None
-) -> UUID:
-    """One statement: the customer with that email (renamed, phone filled in if missing),
-    or a new one. Without an email there is nothing to match: always a new row."""
-    value = (
-        await conn.execute(
-            _FIND_OR_CREATE, {"tenant": tenant_id, "name": name, "email": email, "phone": phone}
-        )
-    ).scalar_one()
-    assert isinstance(value, UUID)
-    return value
 
 
 async def tenant_timezone(conn: AsyncConnection, tenant_id: UUID) -> str | None:
@@ -49,28 +26,18 @@ def _like(value: str) -> str:
     return f"%{escaped}%"
 
 
+_MATCHING = """
+    FROM customers
+    WHERE tenant_id = :tenant
+      AND (CAST(:pattern AS text) IS NULL
+           OR lower(name) LIKE :pattern ESCAPE '\\'
+           OR email LIKE :pattern ESCAPE '\\'
+           OR (CAST(:digits AS text) IS NOT NULL AND phone LIKE :digits ESCAPE '\\'))
+"""
 _SEARCH = text(
-    """
-    SELECT id, name, email, phone, notes, created_at FROM customers
-    WHERE tenant_id = :tenant
-      AND (CAST(:pattern AS text) IS NULL
-           OR lower(name) LIKE :pattern ESCAPE '\\'
-           OR email LIKE :pattern ESCAPE '\\'
-           OR (CAST(:digits AS text) IS NOT NULL AND phone LIKE :digits ESCAPE '\\'))
-    ORDER BY lower(name), id
-    LIMIT :limit OFFSET :offset
-    """
+    f"SELECT {_COLUMNS} {_MATCHING} ORDER BY lower(name), id LIMIT :limit OFFSET :offset"
 )
-_COUNT = text(
-    """
-    SELECT count(*) FROM customers
-    WHERE tenant_id = :tenant
-      AND (CAST(:pattern AS text) IS NULL
-           OR lower(name) LIKE :pattern ESCAPE '\\'
-           OR email LIKE :pattern ESCAPE '\\'
-           OR (CAST(:digits AS text) IS NOT NULL AND phone LIKE :digits ESCAPE '\\'))
-    """
-)
+_COUNT = text(f"SELECT count(*) {_MATCHING}")
 
 
 def _search_params(tenant_id: UUID, query: str | None) -> dict[str, Any]:
@@ -94,38 +61,23 @@ async def search(
 
 
 async def get(conn: AsyncConnection, tenant_id: UUID, customer_id: UUID) -> Row | None:
-    row = (
-        (
-            await conn.execute(
-                text(
-                    "SELECT id, name, email, phone, notes, created_at FROM customers"
-                    " WHERE tenant_id = :tenant AND id = :id"
-                ),
-                {"tenant": tenant_id, "id": customer_id},
-            )
-        )
-        .mappings()
-        .first()
+    result = await conn.execute(
+        text(f"SELECT {_COLUMNS} FROM customers WHERE tenant_id = :tenant AND id = :id"),  # noqa: S608
+        {"tenant": tenant_id, "id": customer_id},
     )
+    row = result.mappings().first()
     return dict(row) if row is not None else None
 
 
 async def insert(conn: AsyncConnection, tenant_id: UUID, values: Mapping[str, Any]) -> Row:
-    row = (
-        (
-            await conn.execute(
-                text(
-                    "INSERT INTO customers (tenant_id, name, email, phone, notes)"
-                    " VALUES (:tenant, :name, :email, :phone, :notes)"
-                    " RETURNING id, name, email, phone, notes, created_at"
-                ),
-                {"tenant": tenant_id, **values},
-            )
-        )
-        .mappings()
-        .one()
+    result = await conn.execute(
+        text(
+            "INSERT INTO customers (tenant_id, name, email, phone, notes)"  # noqa: S608
+            f" VALUES (:tenant, :name, :email, :phone, :notes) RETURNING {_COLUMNS}"
+        ),
+        {"tenant": tenant_id, **values},
     )
-    return dict(row)
+    return dict(result.mappings().one())
 
 
 async def update(
@@ -137,11 +89,10 @@ async def update(
     assignments = ", ".join(f"{column} = :{column}" for column in changes) or "id = id"
     statement = (
         f"UPDATE customers SET {assignments} WHERE tenant_id = :tenant AND id = :id"  # noqa: S608
-        " RETURNING id, name, email, phone, notes, created_at"
+        f" RETURNING {_COLUMNS}"
     )
-    row = (
-        (await conn.execute(text(statement), {**changes, "tenant": tenant_id, "id": customer_id}))
-        .mappings()
-        .first()
+    result = await conn.execute(
+        text(statement), {**changes, "tenant": tenant_id, "id": customer_id}
     )
+    row = result.mappings().first()
     return dict(row) if row is not None else None
