@@ -114,6 +114,13 @@ async def test_members_cannot_be_created_as_owners(
     assert response.json()["errors"][0]["field"] == "role"
 
 
+async def _role_of(owner_conn: asyncpg.Connection, user_id: uuid.UUID) -> str | None:
+    role: str | None = await owner_conn.fetchval(
+        "SELECT role FROM memberships WHERE user_id = $1", user_id
+    )
+    return role
+
+
 async def test_staff_cannot_see_or_manage_members(
     client: httpx.AsyncClient, owner_conn: asyncpg.Connection, shop: TenantRows, settings: Settings
 ) -> None:
@@ -128,10 +135,7 @@ async def test_staff_cannot_see_or_manage_members(
     assert patched.status_code == 403
     deleted = await client.delete(f"/api/v1/members/{shop.user_id}", headers=staff)
     assert deleted.status_code == 403
-    assert (
-        await owner_conn.fetchval("SELECT role FROM memberships WHERE user_id = $1", shop.user_id)
-        == "owner"
-    )
+    assert await _role_of(owner_conn, shop.user_id) == "owner"
 
 
 async def test_a_manager_manages_staff_but_not_owners(
@@ -161,10 +165,7 @@ async def test_a_manager_manages_staff_but_not_owners(
     assert demote_owner.status_code == 403
     remove_owner = await client.delete(f"/api/v1/members/{shop.user_id}", headers=manager)
     assert remove_owner.status_code == 403
-    assert (
-        await owner_conn.fetchval("SELECT role FROM memberships WHERE user_id = $1", shop.user_id)
-        == "owner"
-    )
+    assert await _role_of(owner_conn, shop.user_id) == "owner"
 
 
 async def test_linking_and_unlinking_a_professional(
@@ -330,3 +331,55 @@ async def test_member_changes_refuse_null_role_and_need_a_token(
     assert (
         await client.patch(f"/api/v1/members/{uuid.uuid4()}", json={"role": "staff"}, headers=owner)
     ).status_code == 404
+
+
+async def _act_as(
+    conn: asyncpg.Connection, tenant_id: uuid.UUID | None, user_id: uuid.UUID
+) -> None:
+    await conn.execute(
+        "SELECT set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true)",
+        str(tenant_id or ""),
+        str(user_id),
+    )
+
+
+async def test_only_the_account_functions_write_another_persons_account(
+    owner_conn: asyncpg.Connection, app_conn: asyncpg.Connection, shop: TenantRows
+) -> None:
+    """Acting as a manager, the app role still cannot insert or delete another user's row
+    directly (RLS); ``create_member_account`` and ``delete_orphan_account`` can, and only
+    for a manager of the scoped tenant and for an account left without a business."""
+    staff_id, _ = await make_member(owner_conn, shop.tenant_id, "staff")
+    new_id = uuid.uuid4()
+    account = (new_id, "carla@example.com", "Carla", "hash", "staff", None)
+    create = "SELECT create_member_account($1, $2, $3, $4, $5, $6)"
+
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        async with app_conn.transaction():
+            await _act_as(app_conn, shop.tenant_id, shop.user_id)
+            await app_conn.execute(
+                "INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4)",
+                *account[:4],
+            )
+    for tenant_id, actor in ((shop.tenant_id, staff_id), (None, shop.user_id)):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            async with app_conn.transaction():
+                await _act_as(app_conn, tenant_id, actor)
+                await app_conn.execute(create, *account)
+    assert await owner_conn.fetchval("SELECT count(*) FROM users WHERE id = $1", new_id) == 0
+
+    async with app_conn.transaction():
+        await _act_as(app_conn, shop.tenant_id, shop.user_id)
+        await app_conn.execute(create, *account)
+    assert await _role_of(owner_conn, new_id) == "staff"
+
+    async with app_conn.transaction():
+        await _act_as(app_conn, shop.tenant_id, shop.user_id)
+        deleted = await app_conn.execute("DELETE FROM users WHERE id = $1", new_id)
+        still_member = await app_conn.fetchval("SELECT delete_orphan_account($1)", new_id)
+        await app_conn.execute(
+            "DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2", shop.tenant_id, new_id
+        )
+        orphan = await app_conn.fetchval("SELECT delete_orphan_account($1)", new_id)
+    assert (deleted, still_member, orphan) == ("DELETE 0", False, True)
+    assert await owner_conn.fetchval("SELECT count(*) FROM users WHERE id = $1", new_id) == 0

@@ -136,6 +136,34 @@ async def insert_membership(
     )
 
 
+async def create_member_account(
+    conn: AsyncConnection,
+    *,
+    user_id: UUID,
+    email: str,
+    name: str,
+    password_hash: str,
+    role: str,
+    professional_id: UUID | None,
+) -> None:
+    """Another person's account and his membership in the caller's tenant (SECURITY
+    DEFINER: the ``users`` policies let a transaction insert only its own user)."""
+    await conn.execute(
+        text(
+            "SELECT create_member_account(:user, :email, :name, :password_hash, :role,"
+            " :professional)"
+        ),
+        {
+            "user": user_id,
+            "email": email,
+            "name": name,
+            "password_hash": password_hash,
+            "role": role,
+            "professional": professional_id,
+        },
+    )
+
+
 async def memberships_of_user(conn: AsyncConnection, user_id: UUID) -> list[MembershipOfUser]:
     """The businesses of a user, oldest first (SECURITY DEFINER)."""
     rows = await conn.execute(
@@ -207,9 +235,9 @@ async def delete_membership(conn: AsyncConnection, tenant_id: UUID, user_id: UUI
     )
 
 
-async def delete_user(conn: AsyncConnection, user_id: UUID) -> None:
-    """Only in a transaction acting as that user (the ``users_delete`` policy)."""
-    await conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": user_id})
+async def delete_orphan_account(conn: AsyncConnection, user_id: UUID) -> None:
+    """Delete the account if it belongs to no business any more (SECURITY DEFINER)."""
+    await conn.execute(text("SELECT delete_orphan_account(:user)"), {"user": user_id})
 
 
 @dataclass(frozen=True, slots=True)

@@ -158,8 +158,7 @@ async def create_member(
             conn, member, user_id=user_id, data=body, password_hash=password_hash
         )
 
-    # The account is inserted by the transaction acting as it (RLS ``users_insert``).
-    return await database.run(work, member.tenant_id, user_id=user_id)
+    return await database.run(work, member.tenant_id, user_id=member.user_id)
 
 
 @members_router.patch(
@@ -187,6 +186,5 @@ async def remove_member(user_id: UUID, member: ManagerDep, database: DatabaseDep
     async def work(conn: AsyncConnection) -> None:
         await service.remove_member(conn, member, user_id)
 
-    # Acts as the removed user so his account can be deleted (RLS ``users_delete``).
-    await database.run(work, member.tenant_id, user_id=user_id)
+    await database.run(work, member.tenant_id, user_id=member.user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

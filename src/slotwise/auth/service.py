@@ -67,14 +67,7 @@ async def password_matches(password: str, password_hash: str | None) -> bool:
 
 
 def _tenant_read(row: repository.TenantRow) -> TenantRead:
-    return TenantRead(
-        id=row.id,
-        slug=row.slug,
-        name=row.name,
-        timezone=row.timezone,
-        locale=row.locale,
-        currency=row.currency,
-    )
+    return TenantRead.model_validate(row, from_attributes=True)
 
 
 def _user_read(row: repository.MemberRow) -> UserRead:
@@ -88,14 +81,7 @@ def _user_read(row: repository.MemberRow) -> UserRead:
 
 
 def _member_read(row: repository.MemberListRow) -> MemberRead:
-    return MemberRead(
-        user_id=row.user_id,
-        email=row.email,
-        name=row.name,
-        role=row.role,
-        professional_id=row.professional_id,
-        created_at=row.created_at,
-    )
+    return MemberRead.model_validate(row, from_attributes=True)
 
 
 async def create_business(
@@ -209,6 +195,15 @@ async def list_members(conn: AsyncConnection, tenant_id: UUID) -> list[MemberRea
     return [_member_read(row) for row in await repository.list_members(conn, tenant_id)]
 
 
+async def _member_of(
+    conn: AsyncConnection, tenant_id: UUID, user_id: UUID
+) -> repository.MemberListRow:
+    row = await repository.get_member(conn, tenant_id, user_id)
+    if row is None:
+        raise NotFound()
+    return row
+
+
 async def create_member(
     conn: AsyncConnection,
     actor: CurrentMember,
@@ -217,18 +212,16 @@ async def create_member(
     data: MemberCreate,
     password_hash: str,
 ) -> MemberRead:
-    """A new account and its membership. The transaction acts as the new user (the
-    ``users_insert`` policy lets an account be created only by itself)."""
+    """A new account and its membership in the actor's business."""
     if not actor.is_manager:
         raise Forbidden()
     try:
-        await repository.insert_user(
-            conn, user_id=user_id, email=data.email, name=data.name, password_hash=password_hash
-        )
-        await repository.insert_membership(
+        await repository.create_member_account(
             conn,
-            tenant_id=actor.tenant_id,
             user_id=user_id,
+            email=data.email,
+            name=data.name,
+            password_hash=password_hash,
             role=data.role,
             professional_id=data.professional_id,
         )
@@ -236,20 +229,14 @@ async def create_member(
         if is_refusal(exc):
             raise problem_for(exc, _ACCOUNT_CONSTRAINTS) from exc
         raise
-    row = await repository.get_member(conn, actor.tenant_id, user_id)
-    if row is None:
-        raise NotFound()
-    return _member_read(row)
+    return _member_read(await _member_of(conn, actor.tenant_id, user_id))
 
 
 async def _target(
     conn: AsyncConnection, actor: CurrentMember, user_id: UUID
 ) -> repository.MemberListRow:
     await repository.lock_members(conn, actor.tenant_id)
-    target = await repository.get_member(conn, actor.tenant_id, user_id)
-    if target is None:
-        raise NotFound()
-    return target
+    return await _member_of(conn, actor.tenant_id, user_id)
 
 
 async def update_member(
@@ -281,16 +268,12 @@ async def update_member(
         if is_refusal(exc):
             raise problem_for(exc, _ACCOUNT_CONSTRAINTS) from exc
         raise
-    row = await repository.get_member(conn, actor.tenant_id, user_id)
-    if row is None:
-        raise NotFound()
-    return _member_read(row)
+    return _member_read(await _member_of(conn, actor.tenant_id, user_id))
 
 
 async def remove_member(conn: AsyncConnection, actor: CurrentMember, user_id: UUID) -> None:
     """Ends the membership (its tokens stop working at once) and deletes the account when
-    it belongs to no other business, so the email can be used again. The transaction acts
-    as the removed user (the ``users_delete`` policy)."""
+    it belongs to no other business, so the email can be used again."""
     if not actor.is_manager:
         raise Forbidden()
     target = await _target(conn, actor, user_id)
@@ -300,8 +283,7 @@ async def remove_member(conn: AsyncConnection, actor: CurrentMember, user_id: UU
         if await repository.count_owners(conn, actor.tenant_id) <= 1:
             raise LastOwner()
     await repository.delete_membership(conn, actor.tenant_id, user_id)
-    if not await repository.memberships_of_user(conn, user_id):
-        await repository.delete_user(conn, user_id)
+    await repository.delete_orphan_account(conn, user_id)
 
 
 async def find_login(conn: AsyncConnection, email: str) -> repository.LoginCandidate | None:

@@ -211,6 +211,20 @@ class _Plan:
     customer: CustomerCreate | None
     customer_id: UUID | None
 
+    @property
+    def spot(self) -> _Spot:
+        return _Spot(self.service_id, self.professional_id, self.start)
+
+
+@dataclass(frozen=True, slots=True)
+class _Spot:
+    """Where a booking or a move aims (``professional_id`` None: anyone); when it is
+    refused, the alternatives are searched around it."""
+
+    service_id: UUID
+    professional_id: UUID | None
+    start: datetime
+
 
 async def _customer_of(conn: AsyncConnection, plan: _Plan) -> UUID | repository.CustomerFields:
     """The booking's customer: a known id, or the fields to find or create him by (phone
@@ -330,23 +344,17 @@ def _slot_json(slot: engine.Slot, zone: str) -> dict[str, Any]:
 
 
 async def _alternatives(
-    conn: AsyncConnection,
-    tenant_id: UUID,
-    *,
-    service_id: UUID,
-    professional_id: UUID | None,
-    around: datetime,
-    now: datetime,
+    conn: AsyncConnection, tenant_id: UUID, spot: _Spot, now: datetime
 ) -> list[dict[str, Any]]:
     try:
         slots = await availability.alternatives(
             conn,
             tenant_id,
-            service_id=service_id,
-            professional_id=professional_id,
-            around=around,
+            service_id=spot.service_id,
+            professional_id=spot.professional_id,
+            around=spot.start,
             now=now,
-            exclude=around,
+            exclude=spot.start,
         )
     except AppError:
         return []
@@ -355,33 +363,20 @@ async def _alternatives(
 
 
 async def _alternatives_after(
-    database: Database,
-    tenant_id: UUID,
-    *,
-    service_id: UUID,
-    professional_id: UUID | None,
-    around: datetime,
-    now: datetime,
+    database: Database, tenant_id: UUID, spot: _Spot, now: datetime
 ) -> list[dict[str, Any]]:
     """Alternatives in a read transaction of their own, after the booking one failed.
 
     When many requests lose the same slot at once (a rush on one time), they share one
     computation: a look-up already running for the same business, service, professional
     and start is awaited instead of repeated (nothing is kept once it is done)."""
-    key = (tenant_id, service_id, professional_id, around)
+    key = (tenant_id, spot)
     running = _ALTERNATIVES_IN_FLIGHT.get(key)
     if running is not None:
         return list(await asyncio.shield(running))
 
     async def read(conn: AsyncConnection) -> list[dict[str, Any]]:
-        return await _alternatives(
-            conn,
-            tenant_id,
-            service_id=service_id,
-            professional_id=professional_id,
-            around=around,
-            now=now,
-        )
+        return await _alternatives(conn, tenant_id, spot, now)
 
     task = asyncio.ensure_future(database.run(read, tenant_id))
     _ALTERNATIVES_IN_FLIGHT[key] = task
@@ -392,13 +387,18 @@ async def _alternatives_after(
             del _ALTERNATIVES_IN_FLIGHT[key]
 
 
-_ALTERNATIVES_IN_FLIGHT: dict[
-    tuple[UUID, UUID, UUID | None, datetime], asyncio.Future[list[dict[str, Any]]]
-] = {}
+_ALTERNATIVES_IN_FLIGHT: dict[tuple[UUID, _Spot], asyncio.Future[list[dict[str, Any]]]] = {}
 
 
 def _with_alternatives(error: SlotUnavailable, alternatives: list[dict[str, Any]]) -> AppError:
     return SlotUnavailable(alternatives=alternatives, headers=error.headers)
+
+
+async def _refusal_after(
+    database: Database, tenant_id: UUID, error: SlotUnavailable, spot: _Spot, now: datetime
+) -> AppError:
+    """The ``409`` of a refused write, with the alternatives around where it aimed."""
+    return _with_alternatives(error, await _alternatives_after(database, tenant_id, spot, now))
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,15 +455,7 @@ async def _book_idempotently(
         except AppError as error:
             if isinstance(error, SlotUnavailable):
                 error = _with_alternatives(
-                    error,
-                    await _alternatives(
-                        conn,
-                        tenant_id,
-                        service_id=plan.service_id,
-                        professional_id=plan.professional_id,
-                        around=plan.start,
-                        now=now,
-                    ),
+                    error, await _alternatives(conn, tenant_id, plan.spot, now)
                 )
             answer = stored_from(problem_response(error, request.locale, request.instance))
         else:
@@ -490,15 +482,7 @@ async def _book_plain(
     try:
         return await database.run(work, tenant_id, user_id=user_id)
     except SlotUnavailable as error:
-        alternatives = await _alternatives_after(
-            database,
-            tenant_id,
-            service_id=plan.service_id,
-            professional_id=plan.professional_id,
-            around=plan.start,
-            now=now,
-        )
-        raise _with_alternatives(error, alternatives) from error
+        raise await _refusal_after(database, tenant_id, error, plan.spot, now) from error
 
 
 # ------------------------------------------------------------------------ public booking
@@ -655,12 +639,19 @@ async def get_managed_booking(
     return _managed_read(row, now or datetime.now(UTC))
 
 
-def _check_changeable(row: ManagedRow, if_match: str | None, now: datetime) -> None:
+async def _lock_changeable(
+    conn: AsyncConnection, appointment_id: UUID, if_match: str | None, now: datetime
+) -> ManagedRow:
+    """The booking behind a manage link, locked, if the customer may still change it."""
+    row = await repository.managed(conn, appointment_id, for_update=True)
+    if row is None:
+        raise NotFound()
     if_match_allows(if_match, row.version)
     if row.status not in ACTIVE_STATUSES:
         raise InvalidTransition()
     if now > _changeable_until(row):
         raise CancelTooLate()
+    return row
 
 
 async def cancel_managed(
@@ -679,10 +670,7 @@ async def cancel_managed(
     moment = now or datetime.now(UTC)
 
     async def work(conn: AsyncConnection) -> ManagedRow:
-        row = await repository.managed(conn, appointment_id, for_update=True)
-        if row is None:
-            raise NotFound()
-        _check_changeable(row, if_match, moment)
+        row = await _lock_changeable(conn, appointment_id, if_match, moment)
         await repository.set_status(
             conn, appointment_id=appointment_id, version=row.version, status="cancelled"
         )
@@ -710,22 +698,17 @@ async def reschedule_managed(
         raise PreconditionRequired()
     moment = now or datetime.now(UTC)
     start = payload.start.astimezone(UTC)
-    target: dict[str, UUID] = {}
+    target: _Spot | None = None
 
     async def work(conn: AsyncConnection) -> ManagedRow:
-        row = await repository.managed(conn, appointment_id, for_update=True)
-        if row is None:
-            raise NotFound()
-        _check_changeable(row, if_match, moment)
-        professional_id = payload.professional_id or row.professional_id
-        target["professional"], target["service"] = professional_id, row.service_id
+        nonlocal target
+        row = await _lock_changeable(conn, appointment_id, if_match, moment)
+        target = _Spot(row.service_id, payload.professional_id or row.professional_id, start)
         await _move(
             conn,
             appointment_id=appointment_id,
             version=row.version,
-            professional_id=professional_id,
-            service_id=row.service_id,
-            start=start,
+            to=target,
             notes=None,
             check_rules=True,
             now=moment,
@@ -737,17 +720,8 @@ async def reschedule_managed(
     try:
         row = await database.run(work, tenant_id)
     except SlotUnavailable as error:
-        raise _with_alternatives(
-            error,
-            await _alternatives_after(
-                database,
-                tenant_id,
-                service_id=target["service"],
-                professional_id=target["professional"],
-                around=start,
-                now=moment,
-            ),
-        ) from error
+        assert target is not None  # only a move is refused so
+        raise await _refusal_after(database, tenant_id, error, target, moment) from error
     return _managed_read(row, moment)
 
 
@@ -756,22 +730,21 @@ async def _move(
     *,
     appointment_id: UUID,
     version: int,
-    professional_id: UUID,
-    service_id: UUID,
-    start: datetime,
+    to: _Spot,
     notes: str | None,
     check_rules: bool,
     now: datetime,
 ) -> int:
     """Move a locked appointment after checking the new place with the booking rules (its
     own time set aside); the exclusion constraint guards the UPDATE itself."""
+    assert to.professional_id is not None  # a move always names who
     if check_rules:
         rejection = await repository.reschedule_rejection(
             conn,
             appointment_id=appointment_id,
-            professional_id=professional_id,
-            service_id=service_id,
-            start=start,
+            professional_id=to.professional_id,
+            service_id=to.service_id,
+            start=to.start,
             now=now,
         )
         if rejection is not None:
@@ -781,9 +754,9 @@ async def _move(
             conn,
             appointment_id=appointment_id,
             version=version,
-            professional_id=professional_id,
-            service_id=service_id,
-            start=start,
+            professional_id=to.professional_id,
+            service_id=to.service_id,
+            start=to.start,
             notes=notes,
         )
     except DBAPIError as exc:
@@ -1005,6 +978,17 @@ async def create_appointment_idempotent(
     )
 
 
+async def _lock_visible(
+    conn: AsyncConnection, member: CurrentMember, appointment_id: UUID, if_match: str | None
+) -> AppointmentRow:
+    """The appointment, locked, if the member sees it and saw its current version."""
+    row = await repository.appointment(conn, appointment_id, visibility_of(member), for_update=True)
+    if row is None:
+        raise NotFound()
+    if_match_allows(if_match, row.version)
+    return row
+
+
 async def update_appointment(
     database: Database,
     member: CurrentMember,
@@ -1027,34 +1011,25 @@ async def update_appointment(
     ):
         raise Forbidden()
     moment = now or datetime.now(UTC)
-    target: dict[str, Any] = {}
+    target: _Spot | None = None
 
     async def work(conn: AsyncConnection) -> AppointmentRow:
-        row = await repository.appointment(
-            conn, appointment_id, visibility_of(member), for_update=True
+        nonlocal target
+        row = await _lock_visible(conn, member, appointment_id, if_match)
+        spot = _Spot(
+            payload.service_id or row.service_id,
+            payload.professional_id or row.professional_id,
+            payload.start.astimezone(UTC) if payload.start else row.starts_at,
         )
-        if row is None:
-            raise NotFound()
-        if_match_allows(if_match, row.version)
-        professional_id = payload.professional_id or row.professional_id
-        service_id = payload.service_id or row.service_id
-        start = payload.start.astimezone(UTC) if payload.start else row.starts_at
-        moves = (professional_id, service_id, start) != (
-            row.professional_id,
-            row.service_id,
-            row.starts_at,
-        )
-        if moves:
+        if spot != _Spot(row.service_id, row.professional_id, row.starts_at):
             if row.status not in ACTIVE_STATUSES:
                 raise InvalidTransition()
-            target.update(professional=professional_id, service=service_id, start=start)
+            target = spot
             await _move(
                 conn,
                 appointment_id=appointment_id,
                 version=row.version,
-                professional_id=professional_id,
-                service_id=service_id,
-                start=start,
+                to=spot,
                 notes=payload.notes,
                 check_rules=not payload.override_rules,
                 now=moment,
@@ -1070,17 +1045,8 @@ async def update_appointment(
     try:
         row = await database.run(work, member.tenant_id, user_id=member.user_id)
     except SlotUnavailable as error:
-        raise _with_alternatives(
-            error,
-            await _alternatives_after(
-                database,
-                member.tenant_id,
-                service_id=target["service"],
-                professional_id=target["professional"],
-                around=target["start"],
-                now=moment,
-            ),
-        ) from error
+        assert target is not None  # only a move is refused so
+        raise await _refusal_after(database, member.tenant_id, error, target, moment) from error
     return appointment_read(row)
 
 
@@ -1097,12 +1063,7 @@ async def change_status(
     status = ACTION_STATUS[action]
 
     async def work(conn: AsyncConnection) -> AppointmentRow:
-        row = await repository.appointment(
-            conn, appointment_id, visibility_of(member), for_update=True
-        )
-        if row is None:
-            raise NotFound()
-        if_match_allows(if_match, row.version)
+        row = await _lock_visible(conn, member, appointment_id, if_match)
         if status not in TRANSITIONS.get(row.status, frozenset()):
             raise InvalidTransition()
         try:

@@ -81,21 +81,7 @@ def _outbox_row(row: Any) -> OutboxRow:
     payload = row.payload
     if isinstance(payload, str):
         payload = json.loads(payload)
-    return OutboxRow(
-        tenant_id=row.tenant_id,
-        id=row.id,
-        kind=row.kind,
-        appointment_id=row.appointment_id,
-        webhook_id=row.webhook_id,
-        recipient=row.recipient,
-        payload=dict(payload),
-        status=row.status,
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        last_error=row.last_error,
-        sent_at=row.sent_at,
-        created_at=row.created_at,
-    )
+    return OutboxRow(**{**row._mapping, "payload": dict(payload)})
 
 
 # --- the worker ---------------------------------------------------------------------------

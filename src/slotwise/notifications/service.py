@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
 from email.message import EmailMessage
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy.exc import DBAPIError
@@ -200,18 +200,7 @@ async def _prepare_mail(
 
 
 def outbox_read(row: OutboxRow) -> OutboxRead:
-    return OutboxRead(
-        id=row.id,
-        kind=cast(Any, row.kind),
-        appointment_id=row.appointment_id,
-        recipient=row.recipient,
-        status=cast(OutboxStatus, row.status),
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        last_error=row.last_error,
-        sent_at=row.sent_at,
-        created_at=row.created_at,
-    )
+    return OutboxRead.model_validate(row, from_attributes=True)
 
 
 async def list_outbox(
@@ -254,18 +243,11 @@ async def retry(
 
 
 def webhook_read(row: WebhookRow) -> WebhookRead:
-    return WebhookRead(
-        id=row.id,
-        url=row.url,
-        description=row.description,
-        active=row.active,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return WebhookRead.model_validate(row, from_attributes=True)
 
 
 def _with_secret(row: WebhookRow) -> WebhookSecretRead:
-    return WebhookSecretRead(**webhook_read(row).model_dump(), secret=row.secret)
+    return WebhookSecretRead.model_validate(row, from_attributes=True)
 
 
 def new_secret() -> str:

@@ -33,7 +33,34 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-class Listener:
+class Reconnecting:
+    """A background task on a dedicated connection of its own: it reconnects after a loss,
+    backing off exponentially (with jitter), until ``stop``."""
+
+    def __init__(self, max_backoff_seconds: float) -> None:
+        self._max_backoff = max_backoff_seconds
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait ``seconds``, or less when stopping."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
+
+    async def _back_off(self, attempt: int) -> None:
+        await self._pause(min(self._max_backoff, 0.05 * 2**attempt) * random.uniform(0.5, 1))
+
+
+class Listener(Reconnecting):
     def __init__(
         self,
         dsn: str,
@@ -44,14 +71,12 @@ class Listener:
         keepalive_seconds: float = 10.0,
         max_backoff_seconds: float = 5.0,
     ) -> None:
+        super().__init__(max_backoff_seconds)
         self._dsn = dsn
         self._on_changes = on_changes
         self._on_connected = on_connected
         self._on_lost = on_lost
         self._keepalive = keepalive_seconds
-        self._max_backoff = max_backoff_seconds
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
         self._ready = asyncio.Event()
         self.connected = False
         self.reconnects = 0
@@ -66,14 +91,6 @@ class Listener:
                 await self._ready.wait()
         except TimeoutError:
             log.warning("live_listener_not_ready", waited_seconds=wait_seconds)
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         changes = parse_payload(payload)
@@ -110,11 +127,8 @@ class Listener:
                     conn.terminate()
             if self._stopping.is_set():
                 return
-            delay = min(self._max_backoff, 0.05 * 2**attempt) * random.uniform(0.5, 1.0)
+            await self._back_off(attempt)
             attempt += 1
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self._stopping.wait()
 
     async def _watch(self, conn: asyncpg.Connection, lost: asyncio.Event) -> None:
         """Return when the connection is lost; probe it when quiet for a while."""

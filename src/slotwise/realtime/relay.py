@@ -9,22 +9,20 @@ relay dies mid-way (the rows stay until a relay commits)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import random
 
 import asyncpg
 import structlog
 
 from slotwise.realtime import repository
-from slotwise.realtime.listener import CONNECTION_ERRORS
+from slotwise.realtime.listener import CONNECTION_ERRORS, Reconnecting
 
 log = structlog.get_logger(__name__)
 
 APPLICATION_NAME = "slotwise_relay"
 
 
-class Relay:
+class Relay(Reconnecting):
     def __init__(
         self,
         dsn: str,
@@ -34,13 +32,11 @@ class Relay:
         standby_seconds: float = 1.0,
         max_backoff_seconds: float = 5.0,
     ) -> None:
+        super().__init__(max_backoff_seconds)
         self._dsn = dsn
         self._interval = interval_seconds
         self._batch = batch_size
         self._standby = standby_seconds
-        self._max_backoff = max_backoff_seconds
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self.active = False
         self.relayed = 0
         # For operators' logs and for tests: observable state changes, not polled.
@@ -49,20 +45,6 @@ class Relay:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="slotwise-live-relay")
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _pause(self, seconds: float) -> None:
-        """Wait ``seconds``, or less when stopping."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._stopping.wait()
 
     async def _run(self) -> None:
         attempt = 0
@@ -92,5 +74,5 @@ class Relay:
                     conn.terminate()  # ends the session, and with it the advisory lock
             if self._stopping.is_set():
                 return
-            await self._pause(min(self._max_backoff, 0.05 * 2**attempt) * random.uniform(0.5, 1))
+            await self._back_off(attempt)
             attempt += 1

@@ -72,8 +72,11 @@ def _events_schema(events: dict[str, Any]) -> dict[str, Any]:
 
 
 def _stream_doc(
-    example: str, events: dict[str, Any], *errors: int
+    example: str, event: str, data: dict[str, Any], *errors: int
 ) -> dict[int | str, dict[str, Any]]:
+    """A stream of ``event`` events (``data`` their schema), and ``resync`` as every
+    stream has."""
+    events = {event: data, "resync": {"type": "object", "maxProperties": 0}}
     return {
         200: {
             "description": "An endless `text/event-stream`; the schema describes one event",
@@ -102,12 +105,7 @@ _STREAM_RULES = (
     response_class=EventStreamResponse,
     status_code=200,
     responses=_stream_doc(
-        PUBLIC_STREAM_EXAMPLE,
-        {
-            "availability": AvailabilityEventRead.model_json_schema(),
-            "resync": {"type": "object", "maxProperties": 0},
-        },
-        404,
+        PUBLIC_STREAM_EXAMPLE, "availability", AvailabilityEventRead.model_json_schema(), 404
     ),
 )
 async def public_events(
@@ -141,12 +139,7 @@ async def public_events(
     response_class=EventStreamResponse,
     status_code=200,
     responses=_stream_doc(
-        STAFF_STREAM_EXAMPLE,
-        {
-            "appointment": AppointmentEventRead.model_json_schema(),
-            "resync": {"type": "object", "maxProperties": 0},
-        },
-        401,
+        STAFF_STREAM_EXAMPLE, "appointment", AppointmentEventRead.model_json_schema(), 401
     ),
 )
 async def staff_events(
