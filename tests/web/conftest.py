@@ -68,10 +68,17 @@ async def sign_in(
     _user_id, email = await make_member(
         owner_conn, rows.tenant_id, role, professional_id=professional_id, name=f"{role} one"
     )
-    page = await client.get("/app/login")
-    response = await client.post(
-        "/app/login",
-        data={"email": email, "password": DEFAULT_PASSWORD, "csrf_token": csrf_of(page.text)},
-    )
+    response = await log_in(client, email)
     assert response.status_code == 303, response.text
     return email
+
+
+async def log_in(
+    client: httpx.AsyncClient, email: str, password: str = DEFAULT_PASSWORD
+) -> httpx.Response:
+    """The sign-in form posted as a browser does (with the token of the form's page)."""
+    page = await client.get("/app/login")
+    return await client.post(
+        "/app/login",
+        data={"email": email, "password": password, "csrf_token": csrf_of(page.text)},
+    )

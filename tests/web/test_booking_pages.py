@@ -33,19 +33,7 @@ async def test_the_whole_booking_flow_works_with_plain_links_and_forms(
     assert 'id="booking-form"' in page.text
     start = parse_qs(urlsplit(slot_link).query)["start"][0]
 
-    booked = await client.post(
-        f"/b/{shop.slug}/book",
-        data={
-            "csrf_token": csrf_of(page.text),
-            "service": str(shop.service_ids[0]),
-            "pro": "any",
-            "start": start,
-            "name": "Ana Souza",
-            "email": "ana@example.com",
-            "phone": "",
-            "notes": "",
-        },
-    )
+    booked = await client.post(f"/b/{shop.slug}/book", data=details(shop, page.text, start))
     assert booked.status_code == 303, booked.text
     confirmation = await client.get(booked.headers["location"])
     assert confirmation.status_code == 200
@@ -61,44 +49,43 @@ async def test_the_whole_booking_flow_works_with_plain_links_and_forms(
     assert "Your booking" in (await client.get(manage)).text
 
 
-async def details_page(client: httpx.AsyncClient, rows: TenantRows, start: datetime) -> str:
-    page = await client.get(
-        f"/b/{rows.slug}?service={rows.service_ids[0]}&pro=any&start={start.isoformat()}"
-    )
-    assert page.status_code == 200
-    return page.text
-
-
-def details(rows: TenantRows, html: str, start: datetime, **fields: str) -> dict[str, str]:
+def details(rows: TenantRows, html: str, start: str) -> dict[str, str]:
+    """What the details form of ``html`` posts for ``start``, filled in for Ana."""
     return {
         "csrf_token": csrf_of(html),
         "service": str(rows.service_ids[0]),
         "pro": "any",
-        "start": start.isoformat(),
+        "start": start,
         "name": "Ana Souza",
         "email": "ana@example.com",
         "phone": "",
         "notes": "",
-        **fields,
     }
+
+
+async def details_form(
+    client: httpx.AsyncClient, rows: TenantRows, start: datetime
+) -> dict[str, str]:
+    """The booking page opened at ``start`` (any professional), and its filled-in form."""
+    page = await client.get(
+        f"/b/{rows.slug}?service={rows.service_ids[0]}&pro=any&start={start.isoformat()}"
+    )
+    assert page.status_code == 200
+    assert 'id="booking-form"' in page.text
+    return details(rows, page.text, start.isoformat())
 
 
 async def test_refused_details_come_back_with_the_message_next_to_each_field(
     client: httpx.AsyncClient, shop: TenantRows
 ) -> None:
-    start = tomorrow_at(10)
-    html = await details_page(client, shop, start)
-    refused = await client.post(
-        f"/b/{shop.slug}/book", data=details(shop, html, start, name="", email="ana@")
-    )
+    form = await details_form(client, shop, tomorrow_at(10))
+    refused = await client.post(f"/b/{shop.slug}/book", data={**form, "name": "", "email": "ana@"})
     assert refused.status_code == 422
     assert 'data-error-for="name">Enter your name.<' in refused.text
     assert 'data-error-for="email">Enter a valid email address.<' in refused.text
     assert 'aria-invalid="true"' in refused.text
     assert 'value="ana@"' in refused.text  # what was typed stays
-    no_contact = await client.post(
-        f"/b/{shop.slug}/book", data=details(shop, html, start, email="")
-    )
+    no_contact = await client.post(f"/b/{shop.slug}/book", data={**form, "email": ""})
     # The booking's own rule (one contact at least) is shown at the email field.
     message = re.search(r'data-error-for="email">([^<]+)<', no_contact.text)
     assert message and "phone" in message.group(1)
@@ -107,23 +94,17 @@ async def test_refused_details_come_back_with_the_message_next_to_each_field(
 async def test_scripts_get_problem_json_with_the_fields_named(
     client: httpx.AsyncClient, shop: TenantRows
 ) -> None:
-    start = tomorrow_at(10)
-    html = await details_page(client, shop, start)
+    form = await details_form(client, shop, tomorrow_at(10))
+    as_json = {"Accept": "application/json"}
     refused = await client.post(
-        f"/b/{shop.slug}/book",
-        data=details(shop, html, start, name="", email="nope"),
-        headers={"Accept": "application/json"},
+        f"/b/{shop.slug}/book", data={**form, "name": "", "email": "nope"}, headers=as_json
     )
     assert refused.status_code == 422
     assert refused.headers["content-type"] == "application/problem+json"
     body = refused.json()
     assert body["code"] == "validation_error"
     assert {e["field"] for e in body["errors"]} == {"name", "email"}
-    booked = await client.post(
-        f"/b/{shop.slug}/book",
-        data=details(shop, html, start),
-        headers={"Accept": "application/json"},
-    )
+    booked = await client.post(f"/b/{shop.slug}/book", data=form, headers=as_json)
     assert booked.status_code == 201
     assert booked.json()["redirect"].startswith(f"/b/{shop.slug}/booking/")
 
@@ -134,8 +115,8 @@ async def test_a_taken_time_is_said_plainly_with_alternatives_booked_in_one_clic
     start = tomorrow_at(10)
     await make_appointment(owner_conn, shop, start, professional_index=0)
     await make_appointment(owner_conn, shop, start, professional_index=1)
-    html = await details_page(client, shop, start)
-    taken = await client.post(f"/b/{shop.slug}/book", data=details(shop, html, start))
+    form = await details_form(client, shop, start)
+    taken = await client.post(f"/b/{shop.slug}/book", data=form)
     assert taken.status_code == 409
     assert "Sorry, that time is no longer available." in taken.text
     choices = re.findall(
@@ -143,9 +124,7 @@ async def test_a_taken_time_is_said_plainly_with_alternatives_booked_in_one_clic
     )
     assert 1 <= len(choices) <= 5
     as_json = await client.post(
-        f"/b/{shop.slug}/book",
-        data=details(shop, html, start),
-        headers={"Accept": "application/json"},
+        f"/b/{shop.slug}/book", data=form, headers={"Accept": "application/json"}
     )
     assert as_json.status_code == 409
     assert [a["value"] for a in as_json.json()["alternatives"]] == [
@@ -154,7 +133,7 @@ async def test_a_taken_time_is_said_plainly_with_alternatives_booked_in_one_clic
     assert all(a["label"] for a in as_json.json()["alternatives"])
     one_click = await client.post(
         f"/b/{shop.slug}/book",
-        data=details(shop, taken.text, start, alternative=choices[0].replace("&#43;", "+")),
+        data={**form, "alternative": choices[0].replace("&#43;", "+")},
     )
     assert one_click.status_code == 303, one_click.text
     booked_start = datetime.fromisoformat(choices[0].replace("&#43;", "+").split("|")[0])
@@ -202,8 +181,8 @@ async def test_the_slots_fragment_lists_one_day_grouped_by_time_of_day(
 
 
 async def booked_manage_link(client: httpx.AsyncClient, rows: TenantRows, start: datetime) -> str:
-    html = await details_page(client, rows, start)
-    booked = await client.post(f"/b/{rows.slug}/book", data=details(rows, html, start))
+    form = await details_form(client, rows, start)
+    booked = await client.post(f"/b/{rows.slug}/book", data=form)
     assert booked.status_code == 303
     confirmation = await client.get(booked.headers["location"])
     return next(h for h in links(confirmation.text) if "/bookings/" in h)
@@ -287,11 +266,8 @@ async def test_a_wrong_manage_token_is_a_not_found_page(
 async def test_a_tampered_form_is_refused_with_a_sentence_at_the_top(
     client: httpx.AsyncClient, shop: TenantRows
 ) -> None:
-    start = tomorrow_at(10)
-    html = await details_page(client, shop, start)
-    refused = await client.post(
-        f"/b/{shop.slug}/book", data=details(shop, html, start, service="not-an-id")
-    )
+    form = await details_form(client, shop, tomorrow_at(10))
+    refused = await client.post(f"/b/{shop.slug}/book", data={**form, "service": "not-an-id"})
     assert refused.status_code == 422
     sentence = "This time is not valid any more. Please choose a time again."
     assert f'<div class="alert" role="alert">{sentence}</div>' in refused.text

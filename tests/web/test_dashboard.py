@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 
 from tests.factories import DEFAULT_PASSWORD, TenantRows, make_appointment, make_member
-from tests.web.conftest import ZONE, csrf_of, sign_in
+from tests.web.conftest import ZONE, csrf_of, log_in, sign_in
 
 
 def tomorrow_at(hour: int, minute: int = 0) -> datetime:
@@ -46,11 +46,7 @@ async def test_login_sets_an_httponly_lax_session_cookie_and_logout_clears_it(
     client: httpx.AsyncClient, owner_conn: asyncpg.Connection, shop: TenantRows
 ) -> None:
     _user, email = await make_member(owner_conn, shop.tenant_id, "owner")
-    page = await client.get("/app/login")
-    response = await client.post(
-        "/app/login",
-        data={"email": email, "password": DEFAULT_PASSWORD, "csrf_token": csrf_of(page.text)},
-    )
+    response = await log_in(client, email)
     assert response.status_code == 303
     cookie = next(
         v
@@ -71,11 +67,7 @@ async def test_a_wrong_password_is_answered_on_the_login_page(
     client: httpx.AsyncClient, owner_conn: asyncpg.Connection, shop: TenantRows
 ) -> None:
     _user, email = await make_member(owner_conn, shop.tenant_id, "owner")
-    page = await client.get("/app/login")
-    response = await client.post(
-        "/app/login",
-        data={"email": email, "password": "not it at all", "csrf_token": csrf_of(page.text)},
-    )
+    response = await log_in(client, email, "not it at all")
     assert response.status_code == 401
     assert "The email or password is not correct." in response.text
     assert "slotwise_session" not in response.headers.get("set-cookie", "")
@@ -205,39 +197,35 @@ async def test_the_walk_in_form_books_and_shows_messages_next_to_fields(
 async def test_the_week_view_lists_each_days_appointments(
     client: httpx.AsyncClient, owner_conn: asyncpg.Connection, shop: TenantRows
 ) -> None:
-    await make_appointment(owner_conn, shop, tomorrow_at(9))
+    appointment_id = await make_appointment(owner_conn, shop, tomorrow_at(9))
     await sign_in(client, owner_conn, shop)
-    week = await client.get(f"/app/week?date={tomorrow_at(9).date().isoformat()}")
+    day = tomorrow_at(9).date().isoformat()
+    week = await client.get(f"/app/week?date={day}")
     assert week.status_code == 200
     assert week.text.count('<section class="card" aria-labelledby="d-') == 7
-    assert "Ana" in week.text
+    listed = re.search(rf'aria-labelledby="d-{day}">(.*?)</section>', week.text, re.S)
+    assert listed and f"/app/appointments/{appointment_id}" in listed.group(1)
+    assert "Ana" in listed.group(1)
 
 
 async def test_password_change_keeps_the_member_signed_in(
     client: httpx.AsyncClient, owner_conn: asyncpg.Connection, shop: TenantRows
 ) -> None:
-    await sign_in(client, owner_conn, shop)
-    page = await client.get("/app/password")
-    token = csrf_of(page.text)
+    email = await sign_in(client, owner_conn, shop)
+    token = csrf_of((await client.get("/app/password")).text)
+    form = {
+        "csrf_token": token,
+        "current_password": DEFAULT_PASSWORD,
+        "new_password": "a brand new secret",
+        "confirm_password": "a brand new secret",
+    }
     mismatch = await client.post(
-        "/app/password",
-        data={
-            "csrf_token": token,
-            "current_password": DEFAULT_PASSWORD,
-            "new_password": "a brand new secret",
-            "confirm_password": "something else entirely",
-        },
+        "/app/password", data={**form, "confirm_password": "something else entirely"}
     )
     assert mismatch.status_code == 422
     assert "The two new passwords are not the same." in mismatch.text
-    changed = await client.post(
-        "/app/password",
-        data={
-            "csrf_token": token,
-            "current_password": DEFAULT_PASSWORD,
-            "new_password": "a brand new secret",
-            "confirm_password": "a brand new secret",
-        },
-    )
+    changed = await client.post("/app/password", data=form)
     assert changed.status_code == 303
     assert "Your password was changed." in (await client.get(changed.headers["location"])).text
+    async with httpx.AsyncClient(transport=client._transport, base_url=client.base_url) as other:
+        assert (await log_in(other, email, "a brand new secret")).status_code == 303

@@ -15,7 +15,8 @@ from slotwise.app import create_app
 from slotwise.settings import Settings
 from slotwise.web.security import ASSETS
 from tests.factories import TenantRows, bearer, make_appointment, make_member
-from tests.web.conftest import csrf_of, sign_in
+from tests.web.conftest import csrf_of, log_in, sign_in
+from tests.web.test_booking_pages import details as filled_details
 from tests.web.test_dashboard import tomorrow_at
 
 
@@ -134,15 +135,7 @@ async def test_every_page_and_answer_carries_a_strict_policy_and_no_inline_code(
     start = re.search(r'name="start" value="([^"]+)"', details.text)
     assert start
     booked = await client.post(
-        f"/b/{shop.slug}/book",
-        data={
-            "csrf_token": csrf_of(details.text),
-            "service": str(shop.service_ids[0]),
-            "pro": "any",
-            "start": start.group(1),
-            "name": "Ana",
-            "email": "ana@example.com",
-        },
+        f"/b/{shop.slug}/book", data=filled_details(shop, details.text, start.group(1))
     )
     confirmation = booked.headers["location"]
     public = [
@@ -203,14 +196,7 @@ async def test_hsts_and_secure_cookies_only_over_tls(
         assert page.headers["strict-transport-security"].startswith("max-age=")
         assert "Secure" in page.headers["set-cookie"]
         _user, email = await make_member(owner_conn, shop.tenant_id)
-        login = await tls.post(
-            "/app/login",
-            data={
-                "email": email,
-                "password": "correct horse battery staple",
-                "csrf_token": csrf_of(page.text),
-            },
-        )
+        login = await log_in(tls, email)
         session_cookie = next(
             v for k, v in login.headers.multi_items() if k == "set-cookie" and "session" in v
         )

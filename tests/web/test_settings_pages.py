@@ -8,8 +8,9 @@ import re
 import asyncpg
 import httpx
 
-from tests.factories import TenantRows
+from tests.factories import TenantRows, make_appointment
 from tests.web.conftest import csrf_of, sign_in
+from tests.web.test_dashboard import tomorrow_at
 
 PAGES = (
     "/app/settings/services",
@@ -46,40 +47,23 @@ async def test_a_service_form_answers_next_to_each_field_then_saves(
 ) -> None:
     await sign_in(client, owner_conn, shop)
     token = csrf_of((await client.get("/app/settings/services")).text)
-    refused = await client.post(
-        "/app/settings/services",
-        data={
-            "csrf_token": token,
-            "name": "",
-            "duration_minutes": "0",
-            "price": "abc",
-            "active": "on",
-        },
-    )
+    form = {"csrf_token": token, "name": "", "duration_minutes": "0", "active": "on"}
+    refused = await client.post("/app/settings/services", data={**form, "price": "abc"})
     assert refused.status_code == 422
     assert error_of(refused.text, "price") == "Write an amount such as 45.00."
-    fixed = await client.post(
-        "/app/settings/services",
-        data={
-            "csrf_token": token,
-            "name": "",
-            "duration_minutes": "0",
-            "price": "45.50",
-            "active": "on",
-        },
-    )
+    assert 'value="abc"' in refused.text  # what was typed stays
+    fixed = await client.post("/app/settings/services", data={**form, "price": "45.50"})
     assert fixed.status_code == 422
     assert error_of(fixed.text, "name") == "This field is required."
     assert error_of(fixed.text, "duration_minutes") == "This number is too small."
     saved = await client.post(
         "/app/settings/services",
         data={
-            "csrf_token": token,
+            **form,
             "name": "Beard trim",
             "duration_minutes": "20",
             "buffer_after_minutes": "5",
             "price": "45.50",
-            "active": "on",
         },
     )
     assert saved.status_code == 303, saved.text
@@ -229,32 +213,27 @@ async def test_staff_keep_their_own_hours_and_time_off_only(
     time_off = await client.get("/app/settings/time-off")
     assert time_off.status_code == 200
     assert "Pro 1" not in time_off.text
-    added = await client.post(
-        "/app/settings/time-off",
-        data={
-            "csrf_token": token,
-            "professional_id": str(shop.professional_ids[0]),
-            "start_date": "2030-07-01",
-            "start_time": "00:00",
-            "end_date": "2030-06-01",
-            "end_time": "00:00",
-            "reason": "",
-        },
-    )
-    assert added.status_code == 422
-    assert error_of(added.text, "end_date") == "The end must be after the start."
+    form = {
+        "csrf_token": token,
+        "professional_id": str(shop.professional_ids[0]),
+        "start_date": "2030-07-01",
+        "start_time": "00:00",
+        "end_date": "2030-07-02",
+        "end_time": "00:00",
+        "reason": "",
+    }
+    backwards = await client.post("/app/settings/time-off", data={**form, "end_date": "2030-06-01"})
+    assert backwards.status_code == 422
+    assert error_of(backwards.text, "end_date") == "The end must be after the start."
     foreign = await client.post(
-        "/app/settings/time-off",
-        data={
-            "csrf_token": token,
-            "professional_id": str(shop.professional_ids[1]),
-            "start_date": "2030-07-01",
-            "start_time": "00:00",
-            "end_date": "2030-07-02",
-            "end_time": "00:00",
-        },
+        "/app/settings/time-off", data={**form, "professional_id": str(shop.professional_ids[1])}
     )
     assert foreign.status_code == 403
+    added = await client.post("/app/settings/time-off", data=form)
+    assert added.status_code == 303
+    assert await owner_conn.fetchval(
+        "SELECT count(*) FROM time_off WHERE professional_id = $1", shop.professional_ids[0]
+    )
 
 
 async def test_a_professionals_offered_services_are_saved(
@@ -269,3 +248,43 @@ async def test_a_professionals_offered_services_are_saved(
     assert not await owner_conn.fetchval(
         "SELECT count(*) FROM offerings WHERE professional_id = $1", shop.professional_ids[0]
     )
+
+
+async def test_a_refused_week_comes_back_as_typed_with_the_other_forms_as_stored(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection, shop: TenantRows
+) -> None:
+    await sign_in(client, owner_conn, shop)
+    path = f"/app/settings/professionals/{shop.professional_ids[0]}"
+    token = csrf_of((await client.get(path)).text)
+    hours = await client.post(f"{path}/hours", data={"csrf_token": token, "hours0": "10:00-14:00"})
+    assert hours.status_code == 303
+    refused = await client.post(
+        f"{path}/breaks", data={"csrf_token": token, "breaks0": "12:00-13:00", "breaks1": "lunch"}
+    )
+    assert refused.status_code == 422
+    assert error_of(refused.text, "breaks1") == "Write breaks like 12:00-13:00 Lunch, 16:00-16:15."
+    assert 'name="breaks1" value="lunch"' in refused.text
+    assert 'name="hours0" value="10:00-14:00"' in refused.text  # the hours form as stored
+    assert not await owner_conn.fetchval(
+        "SELECT count(*) FROM breaks WHERE professional_id = $1", shop.professional_ids[0]
+    )
+    special = await client.post(
+        "/app/settings/special-days",
+        data={"csrf_token": token, "special_date": "2030-12-24", "intervals": "10-14"},
+    )
+    assert special.status_code == 422
+    assert error_of(special.text, "intervals") == "Write the hours like 10:00-14:00."
+    assert 'value="10-14"' in special.text
+
+
+async def test_a_service_in_use_is_not_deleted_and_its_page_says_why(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection, shop: TenantRows
+) -> None:
+    await make_appointment(owner_conn, shop, tomorrow_at(10))
+    await sign_in(client, owner_conn, shop)
+    path = f"/app/settings/services/{shop.service_ids[0]}"
+    token = csrf_of((await client.get(path)).text)
+    refused = await client.post(f"{path}/delete", data={"csrf_token": token})
+    assert refused.status_code == 409
+    assert "This is still in use by appointments. Deactivate it instead." in refused.text
+    assert 'name="name" value="Cut"' in refused.text  # the form as stored

@@ -17,7 +17,6 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
@@ -46,26 +45,28 @@ from slotwise.web.pages import (
     HTML_RESPONSE,
     SEE_OTHER,
     PageRoute,
-    errors_by_field,
-    field_errors,
     form_fields,
     form_schema,
+    local_date,
+    login_form,
     merge,
     page_error_responses,
+    refused_fields,
     use_page_locale,
     validate_form,
 )
-from slotwise.web.public import ZONE_LABEL, alternative_views, customer_of, validate_details
+from slotwise.web.public import alternative_views, customer_of, validate_details, zone_label
 from slotwise.web.rendering import local_path, redirect, render
 from slotwise.web.schemas import (
     AppointmentActionUpdate,
     LoginFormCreate,
     PasswordFormUpdate,
     WalkInCreate,
+    parse_alternative,
     parse_pro,
 )
 from slotwise.web.security import is_https
-from slotwise.web.service import Column, DayGrid, day_grid, week_dates
+from slotwise.web.service import Column, DayGrid, day_grid, minute_of, week_dates
 
 router = APIRouter(route_class=PageRoute, tags=["pages"])
 
@@ -115,6 +116,10 @@ class Desk:
     def today(self) -> date:
         return datetime.now(self.zone).date()
 
+    def day(self, asked: str | None) -> date:
+        """The local date of a ``date=`` query; today when there is none (or no date)."""
+        return local_date(asked) or self.today()
+
     def context(self, section: str, title: str, notice: str | None = None) -> dict[str, Any]:
         return {
             "member": self.member,
@@ -123,12 +128,7 @@ class Desk:
             "section": section,
             "page_title": gettext(title, self.locale),
             "notice": gettext(NOTICES[notice], self.locale) if notice in NOTICES else None,
-            "zone_label": gettext(
-                ZONE_LABEL,
-                self.locale,
-                zone=self.fmt.zone_name(),
-                offset=self.fmt.utc_offset(datetime.now(UTC)),
-            ),
+            "zone_label": zone_label(self.locale, self.fmt),
         }
 
 
@@ -165,13 +165,6 @@ def _set_session(request: Request, response: Response, token: str, settings: Set
     )
 
 
-def _day_param(value: str | None, fallback: date) -> date:
-    try:
-        return date.fromisoformat(value) if value and len(value) == 10 else fallback
-    except ValueError:
-        return fallback
-
-
 # ------------------------------------------------------------------ sign in and out
 
 
@@ -183,30 +176,6 @@ def _day_param(value: str | None, fallback: date) -> date:
 )
 async def home() -> Response:
     return redirect("/app/day")
-
-
-def _login_page(
-    request: Request,
-    next_url: str,
-    *,
-    values: dict[str, str] | None = None,
-    errors_found: dict[str, str] | None = None,
-    problem: str | None = None,
-    notice: str | None = None,
-    status: int = 200,
-) -> Response:
-    return render(
-        request,
-        "dashboard/login.html",
-        {
-            "next": next_url,
-            "values": values or {},
-            "errors": errors_found or {},
-            "problem": problem,
-            "notice": notice,
-        },
-        status=status,
-    )
 
 
 @router.get(
@@ -222,7 +191,7 @@ async def login_page(
 ) -> Response:
     locale = use_page_locale(request, "en")
     message = gettext(NOTICES[notice], locale) if notice in NOTICES else None
-    return _login_page(request, local_path(next, "/app/day"), notice=message)
+    return login_form(request, local_path(next, "/app/day"), notice=message)
 
 
 @router.post(
@@ -249,9 +218,7 @@ async def login(
     )
     if candidate is None or not matches or not form.password:
         problem = gettext(errors.InvalidCredentials.message, locale)
-        return _login_page(
-            request, next_url, values={"email": form.email}, problem=problem, status=401
-        )
+        return login_form(request, next_url, email=form.email, problem=problem, status=401)
     chosen = auth.choose_membership(candidate, None)
 
     async def work(conn: AsyncConnection) -> TokenRead:
@@ -317,12 +284,10 @@ async def change_password(
             raise errors.ValidationFailed(
                 errors=[{"field": "confirm_password", "message": PASSWORDS_DIFFER}]
             )
-        try:
-            body = PasswordUpdate(
-                current_password=form.current_password or " ", new_password=form.new_password
-            )
-        except ValidationError as exc:
-            raise errors.ValidationFailed(errors=field_errors(exc)) from exc
+        body = validate_form(
+            PasswordUpdate,
+            {"current_password": form.current_password or " ", "new_password": form.new_password},
+        )
         async with database.transaction(member.tenant_id, user_id=member.user_id) as conn:
             old_hash = await auth.current_password_hash(conn, member)
         if not await auth.password_matches(body.current_password, old_hash):
@@ -336,10 +301,8 @@ async def change_password(
 
         token = await database.run(work, member.tenant_id, user_id=member.user_id)
     except errors.AppError as error:
-        if error.status not in (409, 422):
-            raise
         context = desk.context("password", TITLE_PASSWORD)
-        context["errors"] = errors_by_field(error, desk.locale)
+        context["errors"] = refused_fields(error, desk.locale)
         return render(request, "dashboard/password.html", context, status=error.status)
     response = redirect("/app/password?notice=password")
     _set_session(request, response, token.token, settings)
@@ -402,12 +365,7 @@ async def open_minutes(
     """Each professional's open windows of the day (hours ∩ own hours − breaks − time off,
     by the availability engine) as minutes from local midnight."""
     wanted = {p.id for p in professionals}
-    midnight = datetime.combine(day, time(), tzinfo=zone)
     result: dict[UUID, list[tuple[int, int]]] = {}
-
-    def minute(instant: datetime) -> int:
-        return int((instant - midnight).total_seconds() // 60)
-
     async with database.transaction(member.tenant_id, user_id=member.user_id) as conn:
         for service_id in _covering_services(professionals):
             rules = await availability_repository.load_rules(
@@ -416,7 +374,9 @@ async def open_minutes(
             for pro in rules.professionals:
                 if pro.id in wanted and pro.id not in result:
                     spans = engine.open_windows(rules, pro.id, day)
-                    result[pro.id] = [(minute(s.start), minute(s.end)) for s in spans]
+                    result[pro.id] = [
+                        (minute_of(s.start, day, zone), minute_of(s.end, day, zone)) for s in spans
+                    ]
     return result
 
 
@@ -454,7 +414,7 @@ async def day_page(
     date: DateQuery = None,
     notice: Notice = None,
 ) -> Response:
-    day = _day_param(date, desk.today())
+    day = desk.day(date)
     grid = await build_day(database, tenants, desk, day)
     context = desk.context("day", TITLE_DAY, notice)
     context.update(
@@ -479,7 +439,7 @@ async def day_grid_fragment(
     tenants: TenantResolverDep,
     date: DateQuery = None,
 ) -> Response:
-    day = _day_param(date, desk.today())
+    day = desk.day(date)
     grid = await build_day(database, tenants, desk, day)
     return render(request, "dashboard/_day_grid.html", {"grid": grid, "fmt": desk.fmt})
 
@@ -496,7 +456,7 @@ async def week_page(
     database: DatabaseDep,
     date: DateQuery = None,
 ) -> Response:
-    days = week_dates(_day_param(date, desk.today()))
+    days = week_dates(desk.day(date))
     appointments = await appointments_between(database, desk.member, days[0], days[-1])
     by_day: dict[Any, list[AppointmentRead]] = defaultdict(list)
     for appointment in appointments:
@@ -548,7 +508,7 @@ async def new_appointment_page(
     date: DateQuery = None,
 ) -> Response:
     profile = await _profile(database, tenants, desk)
-    values = {"date": _day_param(date, desk.today()).isoformat()}
+    values = {"date": desk.day(date).isoformat()}
     return _walk_in_page(request, desk, profile, values)
 
 
@@ -583,17 +543,11 @@ def _walk_in_page(
 
 
 def _walk_in_start(form: WalkInCreate, zone: ZoneInfo) -> tuple[datetime, str]:
-    """The local date and time as an instant (fold=0), or the chosen alternative."""
+    """The local date and time as an instant (fold=0), or the chosen alternative;
+    ``ValueError`` for a time or alternative that is not one."""
     if form.alternative:
-        start_text, _, pro = form.alternative.partition("|")
-        start = datetime.fromisoformat(start_text)
-        parse_pro(pro or "any")
-        if start.tzinfo is None:
-            raise ValueError(start_text)
-        return start, pro or "any"
+        return parse_alternative(form.alternative)
     hours, minutes = (int(part) for part in form.time.split(":"))
-    if hours > 23 or minutes > 59:
-        raise ValueError(form.time)
     return datetime.combine(form.date, time(hours, minutes), tzinfo=zone), form.pro
 
 
@@ -611,7 +565,6 @@ async def create_appointment(
     tenants: TenantResolverDep,
 ) -> Response:
     fields = await form_fields(request)
-    profile = await _profile(database, tenants, desk)
     pro_choice = fields.get("pro", "any")
     try:
         form = validate_details(WalkInCreate, fields)
@@ -621,22 +574,21 @@ async def create_appointment(
             raise errors.ValidationFailed(
                 errors=[{"field": "time", "message": FIELD_INVALID}]
             ) from exc
-        customer = customer_of(form.name, form.email, form.phone)
-        try:
-            payload = AppointmentCreate(
-                service_id=form.service,
-                professional_id=parse_pro(pro_choice),
-                start=start,
-                customer=customer,
-                notes=form.notes,
-                override_rules=form.override == "on",
-            )
-        except ValidationError as exc:
-            raise errors.ValidationFailed(
-                errors=field_errors(exc, {"customer": "email", "start": "time"})
-            ) from exc
+        payload = validate_form(
+            AppointmentCreate,
+            {
+                "service_id": form.service,
+                "professional_id": parse_pro(pro_choice),
+                "start": start,
+                "customer": customer_of(form.name, form.email, form.phone),
+                "notes": form.notes,
+                "override_rules": form.override == "on",
+            },
+            {"customer": "email", "start": "time"},
+        )
         created = await booking.create_appointment(database, desk.member, payload)
     except errors.SlotUnavailable as error:
+        profile = await _profile(database, tenants, desk)
         names = {str(p.id): p.name for p in profile.professionals}
         views = alternative_views(error.alternatives or [], pro_choice, names, desk.fmt)
         return _walk_in_page(
@@ -649,12 +601,11 @@ async def create_appointment(
             status=error.status,
         )
     except errors.AppError as error:
-        if error.status not in (409, 422):
-            raise
         found = {
             WALK_IN_FIELDS.get(name, name): message
-            for name, message in errors_by_field(error, desk.locale).items()
+            for name, message in refused_fields(error, desk.locale).items()
         }
+        profile = await _profile(database, tenants, desk)
         return _walk_in_page(
             request, desk, profile, fields, errors_found=found, status=error.status
         )
@@ -675,12 +626,7 @@ async def appointment_page(
     notice: Notice = None,
 ) -> Response:
     appointment = await booking.get_appointment(database, desk.member, appointment_id)
-    return _appointment_page(
-        request,
-        desk,
-        appointment,
-        notice=notice,
-    )
+    return _appointment_page(request, desk, appointment, notice=notice)
 
 
 @router.post(

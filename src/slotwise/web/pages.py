@@ -4,6 +4,7 @@ page locale, form parsing and the OpenAPI description of form bodies."""
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping
+from datetime import date
 from typing import Any, TypeVar
 
 from fastapi.routing import APIRoute
@@ -47,22 +48,41 @@ def use_page_locale(request: Request, fallback: str) -> str:
     return locale
 
 
-def sign_in_page(request: Request) -> Response:
-    """A signed-out visitor of a dashboard page gets the sign-in form in its place (401);
-    signing in brings them back here."""
+def login_form(
+    request: Request,
+    next_url: str,
+    *,
+    email: str = "",
+    problem: str | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> Response:
+    """The staff sign-in form; signing in goes on to ``next_url``."""
     return render(
         request,
         "dashboard/login.html",
-        {"next": here(request), "values": {}, "errors": {}, "problem": None, "notice": None},
-        status=401,
+        {
+            "next": next_url,
+            "values": {"email": email},
+            "errors": {},
+            "problem": problem,
+            "notice": notice,
+        },
+        status=status,
     )
+
+
+def sign_in_page(request: Request) -> Response:
+    """A signed-out visitor of a dashboard page gets the sign-in form in its place (401);
+    signing in brings them back here."""
+    return login_form(request, here(request), status=401)
 
 
 def error_page(request: Request, error: errors.AppError) -> Response:
     """An ``AppError`` as a page for people (the JSON clients get problem+json instead)."""
     locale = request_locale(request)
     title = PAGE_NOT_FOUND if error.status == 404 else SOMETHING_WRONG
-    back = "/app" if request.url.path.startswith("/app") else request.url.path.split("?")[0]
+    back = "/app" if request.url.path.startswith("/app") else request.url.path
     if request.url.path.startswith("/b/"):
         back = "/".join(request.url.path.split("/")[:3])
     return render(
@@ -109,6 +129,14 @@ async def form_fields(request: Request) -> dict[str, str]:
         if key != CSRF_FIELD and isinstance(value, str) and key not in fields:
             fields[key] = value
     return fields
+
+
+def local_date(value: str | None) -> date | None:
+    """A ``YYYY-MM-DD`` query value as a date; None when absent or not a date."""
+    try:
+        return date.fromisoformat(value) if value and len(value) == 10 else None
+    except ValueError:
+        return None
 
 
 def checkbox(fields: Mapping[str, str], name: str) -> bool:
@@ -164,6 +192,14 @@ def validate_form(
         return model.model_validate(dict(fields))
     except ValidationError as exc:
         raise errors.ValidationFailed(errors=field_errors(exc, rename)) from exc
+
+
+def refused_fields(error: errors.AppError, locale: str) -> dict[str, str]:
+    """A form's refusal (409 or 422) as messages by input, to show the form again next to
+    what was typed; any other error goes on to the error page."""
+    if error.status not in (409, 422):
+        raise error
+    return errors_by_field(error, locale)
 
 
 def errors_by_field(error: errors.AppError, locale: str) -> dict[str, str]:

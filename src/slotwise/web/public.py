@@ -8,16 +8,16 @@ booking services in-process."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import Annotated, Any, TypeVar
+from datetime import UTC, date, datetime, tzinfo
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import quote, urlencode
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import JSONResponse, Response
 
@@ -48,9 +48,9 @@ from slotwise.web.pages import (
     SEE_OTHER,
     PageRoute,
     errors_by_field,
-    field_errors,
     form_fields,
     form_schema,
+    local_date,
     merge,
     page_error_responses,
     use_page_locale,
@@ -109,13 +109,6 @@ def _uuid(value: str | None) -> UUID | None:
         return None
 
 
-def _day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value and len(value) == 10 else None
-    except ValueError:
-        return None
-
-
 def _instant(value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value) if value else None
@@ -143,7 +136,7 @@ def read_picker(
     pro_ids = {str(p.id) for p in offering(profile, chosen)}
     if pro != "any" and pro not in pro_ids:
         return Picker(chosen)
-    return Picker(chosen, pro, _day(day), _instant(start))
+    return Picker(chosen, pro, local_date(day), _instant(start))
 
 
 def page_link(slug: str, picker: Picker) -> Callable[..., str]:
@@ -228,14 +221,30 @@ async def picker_context(
     first, last = strip_dates(today_of(timezone))
     days = await _days(database, tenants, slug, service_id, pro, first, last)
     selected = pick_date(requested, days)
-    slots = slots_of(days, selected)
     return {
         "strip": date_strip(days, selected),
-        "day": selected,
-        "groups": group_slots(slots, ZoneInfo(timezone)),
-        "free": len(slots),
         "start": start,
+        **_day_slots(days, selected, ZoneInfo(timezone)),
     }
+
+
+def _day_slots(days: Sequence[Any], day: date | None, zone: tzinfo) -> dict[str, Any]:
+    """What ``_slots.html`` shows of one day: its free times by time of day, and how many."""
+    slots = slots_of(days, day)
+    return {"day": day, "groups": group_slots(slots, zone), "free": len(slots)}
+
+
+def _slots_fragment(
+    request: Request, fmt: Formats, day: date, days: Sequence[Any], link: Callable[..., str]
+) -> Response:
+    """One day's free times alone, for the pages' script to load in place."""
+    context = {"fmt": fmt, "start": None, "link": link, **_day_slots(days, day, fmt.zone)}
+    return render(request, "public/_slots.html", context)
+
+
+_NO_SLOTS: dict[str, Any] = {"strip": [], "day": None, "groups": [], "free": 0}
+"""The picker's values before a professional (or, when moving a booking, the picker) is
+chosen."""
 
 
 def alternative_views(
@@ -269,6 +278,22 @@ def confirmation_url(slug: str, booking_id: UUID, token: str) -> str:
 def manage_path(slug: str, booking_id: UUID) -> str:
     """The manage page (the link ``booking.service.manage_url`` gives customers)."""
     return f"/b/{quote(slug)}/bookings/{booking_id}"
+
+
+def reschedule_link(
+    slug: str, booking_id: UUID, token: str, day: date | None
+) -> Callable[..., str]:
+    """``link(**changes)`` for templates: the manage page with the picker open on ``day``
+    and some choices changed (None drops)."""
+    base = f"{manage_path(slug, booking_id)}?token={quote(token)}&reschedule=1"
+
+    def link(**changes: Any) -> str:
+        values = {"date": day.isoformat() if day else None}
+        values.update({k: str(v) for k, v in changes.items() if v is not None})
+        query = urlencode([(k, v) for k, v in values.items() if v])
+        return f"{base}&{query}" if query else base
+
+    return link
 
 
 # ------------------------------------------------------------------ booking page
@@ -308,10 +333,7 @@ async def _booking_page(
         "errors": errors_found or {},
         "conflict": conflict,
         "alternatives": alternatives,
-        "strip": [],
-        "day": None,
-        "groups": [],
-        "free": 0,
+        **_NO_SLOTS,
     }
     if picker.service and picker.pro:
         names = {str(p.id): p.name for p in profile.professionals}
@@ -378,23 +400,11 @@ async def slots_fragment(
 ) -> Response:
     profile, _locale, fmt = await _profile(request, database, tenants, slug)
     picker = read_picker(profile, str(service), pro, date, None)
-    day = _day(date)
+    day = local_date(date)
     if picker.service is None or picker.pro is None or day is None:
         raise errors.NotFound()
     days = await _days(database, tenants, slug, picker.service.id, picker.pro, day, day)
-    slots = slots_of(days, day)
-    return render(
-        request,
-        "public/_slots.html",
-        {
-            "fmt": fmt,
-            "day": day,
-            "groups": group_slots(slots, ZoneInfo(profile.timezone)),
-            "free": len(slots),
-            "start": None,
-            "link": page_link(slug, picker),
-        },
-    )
+    return _slots_fragment(request, fmt, day, days, page_link(slug, picker))
 
 
 def validate_details(model: type[M], fields: Mapping[str, str]) -> M:
@@ -405,13 +415,11 @@ def validate_details(model: type[M], fields: Mapping[str, str]) -> M:
     except errors.ValidationFailed as error:
         found = {e["field"]: e for e in error.errors}
         try:
-            CustomerCreate(
-                name=fields.get("name") or "-",
-                email=fields.get("email") or None,
-                phone=fields.get("phone") or None,
+            customer_of(
+                fields.get("name") or "-", fields.get("email") or None, fields.get("phone") or None
             )
-        except ValidationError as exc:
-            for item in field_errors(exc, {"form": "email"}):
+        except errors.ValidationFailed as customer:
+            for item in customer.errors:
                 found.setdefault(item["field"], item)
         raise errors.ValidationFailed(errors=list(found.values())) from error
 
@@ -431,23 +439,66 @@ def visible_errors(error: errors.AppError, locale: str) -> dict[str, str]:
 
 def customer_of(name: str, email: str | None, phone: str | None) -> CustomerCreate:
     """The booking's customer; its complaints named by input (a missing contact at email)."""
-    try:
-        return CustomerCreate(name=name, email=email, phone=phone)
-    except ValidationError as exc:
-        raise errors.ValidationFailed(errors=field_errors(exc, {"form": "email"})) from exc
+    return validate_form(
+        CustomerCreate, {"name": name, "email": email, "phone": phone}, {"form": "email"}
+    )
 
 
-def _details_errors(exc: ValidationError) -> list[dict[str, str]]:
-    """``BookingCreate``'s complaints under the page's input names (a missing contact is
-    shown at the email field; a bad slot at the top of the form)."""
-    return field_errors(
-        exc,
-        {
-            "customer": "email",
-            "start": "form",
-            "service_id": "form",
-            "professional_id": "form",
-        },
+DETAILS_FIELDS = {
+    "customer": "email",
+    "start": "form",
+    "service_id": "form",
+    "professional_id": "form",
+}
+"""``BookingCreate``'s fields as the page's inputs: a missing contact is shown at the email
+field, a bad slot at the top of the form."""
+
+
+async def _refused_booking(
+    request: Request,
+    database: Database,
+    tenants: TenantResolver,
+    slug: str,
+    fields: Mapping[str, str],
+    choice: tuple[str | None, str | None, str | None],
+    error: errors.AppError,
+) -> Response:
+    """The booking page again with what was typed and why it was refused (a taken time with
+    its alternatives as one-click choices); scripts get problem+json. The business is read
+    only here: a booking that goes through does not need it."""
+    taken = isinstance(error, errors.SlotUnavailable)
+    if not taken and error.status not in (409, 412, 422):
+        raise error
+    profile, locale, fmt = await _profile(request, database, tenants, slug)
+    service, pro, start = choice
+    picker = read_picker(profile, service, pro, None, start)
+    conflict: str | None = None
+    views: list[dict[str, Any]] = []
+    found: dict[str, str] = {}
+    if isinstance(error, errors.SlotUnavailable):
+        names = {str(p.id): p.name for p in profile.professionals}
+        views = alternative_views(error.alternatives or [], picker.pro or "any", names, fmt)
+        if wants_json(request):
+            raise errors.SlotUnavailable(alternatives=views) from error
+        conflict = gettext(error.detail_message, locale)
+    elif wants_json(request):
+        raise error
+    else:
+        found = visible_errors(error, locale)
+    return await _booking_page(
+        request,
+        database,
+        tenants,
+        slug,
+        profile,
+        locale,
+        fmt,
+        picker,
+        values=fields,
+        errors_found=found,
+        conflict=conflict,
+        alternatives=views,
+        status=error.status,
     )
 
 
@@ -473,66 +524,30 @@ async def book(
     tenants: TenantResolverDep,
 ) -> Response:
     fields = await form_fields(request)
-    profile, locale, fmt = await _profile(request, database, tenants, slug)
-    picker = read_picker(
-        profile, fields.get("service"), fields.get("pro"), None, fields.get("start")
-    )
+    choice = (fields.get("service"), fields.get("pro"), fields.get("start"))
     try:
         form = validate_details(BookingDetailsCreate, fields)
         try:
             start, pro = form.chosen()
         except ValueError as exc:
             raise errors.ValidationFailed(errors=[{"field": "form", "message": TIME_GONE}]) from exc
-        picker = read_picker(profile, str(form.service), pro, None, start.isoformat())
-        customer = customer_of(form.name, form.email, form.phone)
-        try:
-            payload = BookingCreate(
-                service_id=form.service,
-                professional_id=parse_pro(pro),
-                start=start,
-                customer=customer,
-                notes=form.notes,
-            )
-        except ValidationError as exc:
-            raise errors.ValidationFailed(errors=_details_errors(exc)) from exc
+        choice = (str(form.service), pro, start.isoformat())
+        payload = validate_form(
+            BookingCreate,
+            {
+                "service_id": form.service,
+                "professional_id": parse_pro(pro),
+                "start": start,
+                "customer": customer_of(form.name, form.email, form.phone),
+                "notes": form.notes,
+            },
+            DETAILS_FIELDS,
+        )
         read, _version = await booking.create_public_booking(
             database, settings, tenants, slug, payload
         )
-    except errors.SlotUnavailable as error:
-        names = {str(p.id): p.name for p in profile.professionals}
-        views = alternative_views(error.alternatives or [], picker.pro or "any", names, fmt)
-        if wants_json(request):
-            raise errors.SlotUnavailable(alternatives=views) from error
-        return await _booking_page(
-            request,
-            database,
-            tenants,
-            slug,
-            profile,
-            locale,
-            fmt,
-            picker,
-            values=fields,
-            conflict=gettext(error.detail_message, locale),
-            alternatives=views,
-            status=error.status,
-        )
     except errors.AppError as error:
-        if wants_json(request) or error.status not in (409, 412, 422):
-            raise
-        return await _booking_page(
-            request,
-            database,
-            tenants,
-            slug,
-            profile,
-            locale,
-            fmt,
-            picker,
-            values=fields,
-            errors_found=visible_errors(error, locale),
-            status=error.status,
-        )
+        return await _refused_booking(request, database, tenants, slug, fields, choice, error)
     target = confirmation_url(slug, read.id, read.manage_token)
     if wants_json(request):
         return JSONResponse({"id": str(read.id), "redirect": target}, status_code=201)
@@ -651,29 +666,16 @@ async def _manage_page(
     status: int = 200,
 ) -> Response:
     context = _booking_context(slug, read, token, locale, settings)
-    base = f"{manage_path(slug, read.id)}?token={quote(token)}"
     context.update(
+        _NO_SLOTS,
         reschedule=reschedule,
         done=done,
         problem=problem,
-        strip=[],
-        day=None,
-        groups=[],
-        free=0,
         start=None,
+        link=reschedule_link(slug, read.id, token, day),
         fragment_url=f"{manage_path(slug, read.id)}/slots?token={quote(token)}",
         events_url=f"/api/v1/public/businesses/{quote(slug)}/events",
     )
-
-    def link(**changes: Any) -> str:
-        values: dict[str, str | None] = {
-            "reschedule": "1",
-            "date": day.isoformat() if day else None,
-        }
-        values.update({k: str(v) for k, v in changes.items() if v is not None})
-        return base + "&" + urlencode([(k, v) for k, v in values.items() if v])
-
-    context["link"] = link
     if reschedule and read.changeable:
         context.update(
             await picker_context(
@@ -687,13 +689,7 @@ async def _manage_page(
                 start,
             )
         )
-        context["start"] = start
-    return render(
-        request,
-        "public/manage.html",
-        context,
-        status=status,
-    )
+    return render(request, "public/manage.html", context, status=status)
 
 
 @router.get(
@@ -727,7 +723,7 @@ async def manage_page(
         token,
         locale,
         reschedule=reschedule == "1",
-        day=_day(date),
+        day=local_date(date),
         start=_instant(start),
         done=done if done in ("cancelled", "rescheduled") else None,
     )
@@ -750,30 +746,13 @@ async def manage_slots_fragment(
     date: Annotated[str, Query(max_length=10)],
 ) -> Response:
     read, locale = await _managed(request, database, settings, tenants, slug, booking_id, token)
-    day = _day(date)
+    day = local_date(date)
     if day is None:
         raise errors.NotFound()
     pro = str(read.professional.id)
     days = await _days(database, tenants, slug, read.service.id, pro, day, day)
-    slots = slots_of(days, day)
-    base = f"{manage_path(slug, read.id)}?token={quote(token)}"
-
-    def link(**changes: Any) -> str:
-        values = {"reschedule": "1", **{k: str(v) for k, v in changes.items() if v}}
-        return base + "&" + urlencode(values)
-
-    return render(
-        request,
-        "public/_slots.html",
-        {
-            "fmt": formats(locale, read.business.timezone),
-            "day": day,
-            "groups": group_slots(slots, ZoneInfo(read.business.timezone)),
-            "free": len(slots),
-            "start": None,
-            "link": link,
-        },
-    )
+    fmt = formats(locale, read.business.timezone)
+    return _slots_fragment(request, fmt, day, days, reschedule_link(slug, read.id, token, day))
 
 
 @router.get(
@@ -803,7 +782,7 @@ def _if_match(version: int | None) -> str | None:
     return booking.etag(version) if version is not None else None
 
 
-async def _after_change(
+async def _change_booking(
     request: Request,
     database: Database,
     settings: Settings,
@@ -811,26 +790,31 @@ async def _after_change(
     slug: str,
     booking_id: UUID,
     token: str,
-    error: errors.AppError,
-    *,
-    reschedule: bool,
+    change: Callable[[], Awaitable[object]],
+    done: Literal["cancelled", "rescheduled"],
 ) -> Response:
-    """A refused change: the manage page again, saying why (the current version shown)."""
-    read, locale = await _managed(request, database, settings, tenants, slug, booking_id, token)
-    problem = gettext(error.detail_message, locale, **error.params)
-    return await _manage_page(
-        request,
-        database,
-        settings,
-        tenants,
-        slug,
-        read,
-        token,
-        locale,
-        reschedule=reschedule,
-        problem=problem,
-        status=error.status,
-    )
+    """Cancel or move the booking; when refused, the manage page again saying why (the
+    current version shown, the picker still open after a refused move)."""
+    try:
+        await change()
+    except errors.AppError as error:
+        if wants_json(request) or error.status == 404:
+            raise
+        read, locale = await _managed(request, database, settings, tenants, slug, booking_id, token)
+        return await _manage_page(
+            request,
+            database,
+            settings,
+            tenants,
+            slug,
+            read,
+            token,
+            locale,
+            reschedule=done == "rescheduled",
+            problem=gettext(error.detail_message, locale, **error.params),
+            status=error.status,
+        )
+    return redirect(f"{manage_path(slug, booking_id)}?token={quote(token)}&done={done}")
 
 
 @router.post(
@@ -850,15 +834,18 @@ async def cancel_booking(
     tenants: TenantResolverDep,
 ) -> Response:
     form = validate_form(CancelCreate, await form_fields(request))
-    try:
-        await booking.cancel_managed(database, settings, booking_id, token, _if_match(form.version))
-    except errors.AppError as error:
-        if wants_json(request) or error.status == 404:
-            raise
-        return await _after_change(
-            request, database, settings, tenants, slug, booking_id, token, error, reschedule=False
-        )
-    return redirect(f"{manage_path(slug, booking_id)}?token={quote(token)}&done=cancelled")
+    if_match = _if_match(form.version)
+    return await _change_booking(
+        request,
+        database,
+        settings,
+        tenants,
+        slug,
+        booking_id,
+        token,
+        lambda: booking.cancel_managed(database, settings, booking_id, token, if_match),
+        "cancelled",
+    )
 
 
 @router.post(
@@ -878,22 +865,18 @@ async def reschedule_booking(
     tenants: TenantResolverDep,
 ) -> Response:
     form = validate_form(RescheduleCreate, await form_fields(request))
-    try:
-        await booking.reschedule_managed(
-            database,
-            settings,
-            booking_id,
-            token,
-            _if_match(form.version),
-            BookingUpdate(start=form.start),
-        )
-    except errors.AppError as error:
-        if wants_json(request) or error.status == 404:
-            raise
-        return await _after_change(
-            request, database, settings, tenants, slug, booking_id, token, error, reschedule=True
-        )
-    return redirect(f"{manage_path(slug, booking_id)}?token={quote(token)}&done=rescheduled")
+    if_match, update = _if_match(form.version), BookingUpdate(start=form.start)
+    return await _change_booking(
+        request,
+        database,
+        settings,
+        tenants,
+        slug,
+        booking_id,
+        token,
+        lambda: booking.reschedule_managed(database, settings, booking_id, token, if_match, update),
+        "rescheduled",
+    )
 
 
 # ------------------------------------------------------------------ language switch

@@ -11,16 +11,16 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
-    field_validator,
 )
 
-from slotwise.core.fields import clean_line, clean_multiline, clean_secret
+from slotwise.core.fields import Label, clean_line, clean_multiline, clean_secret
 from slotwise.web.i18n import N_
 
 NAME_REQUIRED = N_("Enter your name.")
@@ -34,17 +34,41 @@ def _blank_to_none(value: Any) -> Any:
     return None if value == "" else value
 
 
-Line = Annotated[str, BeforeValidator(clean_line), StringConstraints(max_length=120)]
+def parse_pro(value: str) -> UUID | None:
+    """``any`` (None) or a professional's id; ValueError otherwise."""
+    return None if value == "any" else UUID(value)
+
+
+def parse_alternative(value: str) -> tuple[datetime, str]:
+    """An offered alternative, ``<start>|<any or professional id>``, as the start and the
+    professional choice; ``ValueError`` for a malformed one."""
+    start_text, _, pro = value.partition("|")
+    start = datetime.fromisoformat(start_text)
+    if start.tzinfo is None:
+        raise ValueError(TIME_GONE)
+    parse_pro(pro or "any")
+    return start, pro or "any"
+
+
+def _valid_pro(value: str) -> str:
+    parse_pro(value)
+    return value
+
+
+def _name_given(value: str) -> str:
+    if not value:
+        raise ValueError(NAME_REQUIRED)
+    return value
+
+
+CustomerName = Annotated[Label, AfterValidator(_name_given)]
 OptionalLine = Annotated[
     Annotated[str, StringConstraints(max_length=254)] | None, BeforeValidator(_blank_to_none)
 ]
 Notes = Annotated[str, BeforeValidator(clean_multiline), StringConstraints(max_length=1000)]
-ProChoice = Annotated[str, BeforeValidator(clean_line), StringConstraints(max_length=40)]
-
-
-def parse_pro(value: str) -> UUID | None:
-    """``any`` (None) or a professional's id; ValueError otherwise."""
-    return None if value == "any" else UUID(value)
+ProChoice = Annotated[
+    str, BeforeValidator(clean_line), StringConstraints(max_length=40), AfterValidator(_valid_pro)
+]
 
 
 class BookingDetailsCreate(BaseModel):
@@ -73,35 +97,17 @@ class BookingDetailsCreate(BaseModel):
     alternative: OptionalLine = Field(
         default=None, description="`<start>|<any or professional id>` of an offered slot."
     )
-    name: Line = ""
+    name: CustomerName = ""
     email: OptionalLine = None
     phone: OptionalLine = None
     notes: Notes = ""
-
-    @field_validator("pro")
-    @classmethod
-    def _pro(cls, value: str) -> str:
-        parse_pro(value)
-        return value
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not value:
-            raise ValueError(NAME_REQUIRED)
-        return value
 
     def chosen(self) -> tuple[datetime, str]:
         """The start and professional choice, an offered alternative winning over the
         original ones; ``ValueError`` for a malformed alternative."""
         if not self.alternative:
             return self.start, self.pro
-        start_text, _, pro = self.alternative.partition("|")
-        start = datetime.fromisoformat(start_text)
-        if start.tzinfo is None:
-            raise ValueError(TIME_GONE)
-        parse_pro(pro or "any")
-        return start, pro or "any"
+        return parse_alternative(self.alternative)
 
 
 class RescheduleCreate(BaseModel):
@@ -168,21 +174,8 @@ class WalkInCreate(BaseModel):
     date: date
     time: Clock
     alternative: OptionalLine = None
-    name: Line = ""
+    name: CustomerName = ""
     email: OptionalLine = None
     phone: OptionalLine = None
     notes: Notes = ""
     override: Literal["on"] | None = None
-
-    @field_validator("pro")
-    @classmethod
-    def _pro(cls, value: str) -> str:
-        parse_pro(value)
-        return value
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not value:
-            raise ValueError(NAME_REQUIRED)
-        return value

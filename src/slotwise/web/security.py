@@ -21,7 +21,7 @@ import mimetypes
 import re
 import secrets
 from base64 import urlsafe_b64encode
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
@@ -161,9 +161,7 @@ class SecurityHeadersMiddleware:
         except Exception:
             if started:
                 raise
-            request = Request(scope)
-            locale = negotiate(request.headers.get("accept-language"), request.cookies.get("lang"))
-            await problem_response(errors.InternalError(), locale, scope["path"])(
+            await problem_response(errors.InternalError(), _scope_locale(scope), scope["path"])(
                 scope, receive, send_wrapper
             )
             raise
@@ -193,6 +191,21 @@ def csrf_token(secret_key: str, csrf_cookie: str, session: str | None) -> str:
     message = f"slotwise.csrf.v1|{csrf_cookie}|{_session_digest(session)}".encode()
     digest = hmac.new(secret_key.encode(), message, hashlib.sha256).digest()
     return urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _csrf_matches(secret_key: str, cookies: Mapping[str, str], provided: str) -> bool:
+    """Whether ``provided`` is the token of this browser's CSRF cookie and session."""
+    cookie_value = cookies.get(CSRF_COOKIE, "")
+    if not cookie_value or not provided:
+        return False
+    expected = csrf_token(secret_key, cookie_value, cookies.get(SESSION_COOKIE))
+    return hmac.compare_digest(expected, provided)
+
+
+def _scope_locale(scope: Scope) -> str:
+    """The language of an answer written before any route ran (no page locale yet)."""
+    request = Request(scope)
+    return negotiate(request.headers.get("accept-language"), request.cookies.get("lang"))
 
 
 def csrf_for(request: Request) -> str:
@@ -247,11 +260,7 @@ async def verify_csrf(request: Request) -> None:
         form = await request.form(max_files=0, max_fields=600)
         value = form.get(CSRF_FIELD)
         provided = value if isinstance(value, str) else ""
-    cookie_value = request.cookies.get(CSRF_COOKIE, "")
-    secret = settings.secret_key.get_secret_value()
-    session = request.cookies.get(SESSION_COOKIE)
-    expected = csrf_token(secret, cookie_value, session) if cookie_value else ""
-    if not expected or not provided or not hmac.compare_digest(expected, provided):
+    if not _csrf_matches(settings.secret_key.get_secret_value(), request.cookies, provided):
         log.info("csrf_refused", path=request.url.path)
         raise errors.CsrfFailed()
 
@@ -281,13 +290,9 @@ class CsrfMiddleware:
             await self.app(scope, receive, send)
             return
         provided = dict(headers).get(CSRF_HEADER.encode(), b"").decode("latin-1")
-        cookie_value = cookies.get(CSRF_COOKIE, "")
-        expected = csrf_token(self.secret, cookie_value, session) if cookie_value else ""
-        if not expected or not provided or not hmac.compare_digest(expected, provided):
+        if not _csrf_matches(self.secret, cookies, provided):
             log.info("csrf_refused", path=scope["path"])
-            request = Request(scope)
-            locale = negotiate(request.headers.get("accept-language"), request.cookies.get("lang"))
-            response = problem_response(errors.CsrfFailed(), locale, scope["path"])
+            response = problem_response(errors.CsrfFailed(), _scope_locale(scope), scope["path"])
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)

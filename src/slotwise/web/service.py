@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from math import gcd
 from typing import Protocol
 from uuid import UUID
@@ -83,7 +83,7 @@ def slots_of(days: Sequence[DayLike], selected: date | None) -> Sequence[SlotLik
     return ()
 
 
-def group_slots(slots: Iterable[SlotLike], zone: ZoneInfo) -> list[SlotGroup]:
+def group_slots(slots: Iterable[SlotLike], zone: tzinfo) -> list[SlotGroup]:
     """Slots by local time of day; empty periods are left out."""
     buckets: dict[str, list[SlotLike]] = {"morning": [], "afternoon": [], "evening": []}
     for slot in slots:
@@ -144,7 +144,7 @@ class DayGrid:
     """Appointments outside the shown hours or overlapping another (never lost)."""
 
 
-def _minute_of(instant: datetime, day: date, zone: ZoneInfo) -> int:
+def minute_of(instant: datetime, day: date, zone: ZoneInfo) -> int:
     """Minutes from local midnight of ``day`` (may be < 0 or > 1440 across days or DST)."""
     midnight = datetime.combine(day, time(), tzinfo=zone)
     return int((instant - midnight).total_seconds() // 60)
@@ -180,8 +180,8 @@ def day_grid(
         for appt in appointments.get(column.id, ()):
             if appt.status == "cancelled":
                 continue
-            start = _minute_of(appt.start, day, zone)
-            end = _minute_of(appt.end, day, zone)
+            start = minute_of(appt.start, day, zone)
+            end = minute_of(appt.end, day, zone)
             items.append((start, end, appt))
             boundaries += [start, end]
         placed[column.id] = sorted(items, key=lambda i: i[0])
@@ -193,7 +193,7 @@ def day_grid(
     step = grid_step(inside)
     first = first // 60 * 60
     last = min(1440, -(-last // 60) * 60)
-    now_minute = _minute_of(now, day, zone)
+    now_minute = minute_of(now, day, zone)
     rows = [
         GridRow(
             minute=m,

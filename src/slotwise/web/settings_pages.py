@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, TypeVar
+from functools import cache
+from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
 from babel.dates import get_day_names
 from babel.numbers import NumberFormatError, get_currency_precision, parse_decimal
 from fastapi import APIRouter, Path, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
@@ -58,11 +60,11 @@ from slotwise.web.pages import (
     SEE_OTHER,
     PageRoute,
     checkbox,
-    errors_by_field,
-    field_errors,
     form_fields,
     merge,
     page_error_responses,
+    refused_fields,
+    validate_form,
 )
 from slotwise.web.rendering import redirect, render
 
@@ -87,25 +89,31 @@ SETTINGS_FORM = merge(SEE_OTHER, STAFF_PAGE, page_error_responses(403, 404, 409,
 ServiceId = Annotated[UUID, Path(description="The service's id.")]
 ProfessionalId = Annotated[UUID, Path(description="The professional's id.")]
 ItemId = Annotated[UUID, Path(description="The item's id.")]
+PRICE_FIELD = {"price_minor": "price"}
 _INTERVAL = re.compile(r"^\s*([0-9]{1,2}:[0-9]{2})\s*[-–]\s*([0-9]{1,2}:[0-9]{2})\s*(.*?)\s*$")
-M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
+W = TypeVar("W", WeeklyHours, WeeklyBreaks)
 
 
 # ------------------------------------------------------------------ helpers
 
 
-def _notice(desk: Desk, request: Request) -> str | None:
-    key = request.query_params.get("notice")
-    return gettext(SETTINGS_NOTICES[key], desk.locale) if key in SETTINGS_NOTICES else None
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A refused form: what was typed, the messages by input, the status to answer with."""
+
+    values: Mapping[str, Any]
+    errors: Mapping[str, str]
+    status: int
 
 
-def build(model: type[M], values: Mapping[str, Any], rename: Mapping[str, str] | None = None) -> M:
-    """A catalog schema from form values; ``ValidationFailed`` naming the form's inputs."""
-    try:
-        return model.model_validate(dict(values))
-    except ValidationError as exc:
-        raise errors.ValidationFailed(errors=field_errors(exc, rename)) from exc
+def _refusal(error: errors.AppError, desk: Desk, typed: Mapping[str, Any] | None = None) -> Refusal:
+    return Refusal(typed or {}, refused_fields(error, desk.locale), error.status)
+
+
+def _typed(fields: Mapping[str, str]) -> dict[str, Any]:
+    """A refused form with an ``active`` box, as typed (an unticked box is not posted)."""
+    return {**fields, "active": checkbox(fields, "active")}
 
 
 async def read(
@@ -122,9 +130,10 @@ async def write(
     return await database.run(work, member.tenant_id, user_id=member.user_id)
 
 
-def weekday_names(locale: str) -> list[str]:
+@cache
+def weekday_names(locale: str) -> tuple[str, ...]:
     names = get_day_names("wide", locale=locale)
-    return [str(names[i]).capitalize() for i in range(7)]
+    return tuple(str(names[i]).capitalize() for i in range(7))
 
 
 def week_text(items: Sequence[WeeklyIntervalRead]) -> dict[int, str]:
@@ -138,26 +147,38 @@ def week_text(items: Sequence[WeeklyIntervalRead]) -> dict[int, str]:
     return {weekday: ", ".join(parts) for weekday, parts in days.items()}
 
 
+def week_values(prefix: str, items: Sequence[WeeklyIntervalRead]) -> dict[str, str]:
+    """The weekday inputs (``prefix0`` … ``prefix6``) of a stored week."""
+    days = week_text(items)
+    return {f"{prefix}{d}": days.get(d, "") for d in range(7)}
+
+
+def parse_intervals(text: str, *, labels: bool) -> list[dict[str, str]] | None:
+    """``"09:00-12:00, 13:00-18:00"`` as ``{"start", "end"}`` dicts (with the ``label``
+    written after the times when ``labels``); None when a part is not an interval."""
+    items: list[dict[str, str]] = []
+    for chunk in filter(None, (c.strip() for c in text.split(","))):
+        match = _INTERVAL.match(chunk)
+        if match is None or (match.group(3) and not labels):
+            return None
+        item = {"start": match[1], "end": match[2]}
+        if labels:
+            item["label"] = match[3]
+        items.append(item)
+    return items
+
+
 def parse_week(fields: Mapping[str, str], prefix: str, *, labels: bool) -> list[dict[str, Any]]:
     """The weekday inputs (``prefix0`` … ``prefix6``) as interval dicts in weekday order."""
     items: list[dict[str, Any]] = []
     problems: list[dict[str, str]] = []
     for weekday in range(7):
-        text = fields.get(f"{prefix}{weekday}", "").strip()
-        for chunk in filter(None, (c.strip() for c in text.split(","))):
-            match = _INTERVAL.match(chunk)
-            if match is None or (match.group(3) and not labels):
-                problems.append(
-                    {
-                        "field": f"{prefix}{weekday}",
-                        "message": BREAK_FORMAT if labels else WEEK_FORMAT,
-                    }
-                )
-                break
-            item: dict[str, Any] = {"weekday": weekday, "start": match[1], "end": match[2]}
-            if labels:
-                item["label"] = match[3]
-            items.append(item)
+        parsed = parse_intervals(fields.get(f"{prefix}{weekday}", ""), labels=labels)
+        if parsed is None:
+            message = BREAK_FORMAT if labels else WEEK_FORMAT
+            problems.append({"field": f"{prefix}{weekday}", "message": message})
+        else:
+            items.extend({"weekday": weekday, **item} for item in parsed)
     if problems:
         raise errors.ValidationFailed(errors=problems)
     return items
@@ -179,6 +200,14 @@ def week_errors(
         message = str(item.get("msg", FIELD_INVALID)).removeprefix("Value error, ")
         found.setdefault(name, message)
     return errors.ValidationFailed(errors=[{"field": k, "message": v} for k, v in found.items()])
+
+
+def week_of(model: type[W], prefix: str, items: list[dict[str, Any]]) -> W:
+    """The catalog's week from parsed items; a refused item names its weekday's input."""
+    try:
+        return model.model_validate({prefix: items})
+    except ValidationError as exc:
+        raise week_errors(exc, prefix, [i["weekday"] for i in items]) from exc
 
 
 def price_minor(text: str, currency: str, locale: str) -> int:
@@ -211,22 +240,30 @@ def price_text(minor: int, currency: str) -> str:
     return f"{Decimal(minor).scaleb(-precision):.{precision}f}"
 
 
-def _context(desk: Desk, request: Request, page: str, title: str) -> dict[str, Any]:
-    context = desk.context("settings", title, None)
-    context.update(
+def _page(
+    request: Request,
+    desk: Desk,
+    template: str,
+    page: str,
+    title: str,
+    stored: Mapping[str, Any],
+    refused: Refusal | None,
+    **context: Any,
+) -> Response:
+    """A settings page. Its forms show ``stored``; a refused form comes back as typed, with
+    the messages next to the inputs and the refusal's status."""
+    key = request.query_params.get("notice")
+    values = {**stored, **refused.values} if refused else stored
+    page_context = desk.context("settings", title)
+    page_context.update(
         page=page,
-        notice=_notice(desk, request),
-        errors={},
-        values={},
+        notice=gettext(SETTINGS_NOTICES[key], desk.locale) if key in SETTINGS_NOTICES else None,
         weekdays=weekday_names(desk.locale),
+        values=values,
+        errors=refused.errors if refused else {},
+        **context,
     )
-    return context
-
-
-def _failed(error: errors.AppError, locale: str) -> dict[str, str]:
-    if error.status not in (409, 422):
-        raise error
-    return errors_by_field(error, locale)
+    return render(request, template, page_context, status=refused.status if refused else 200)
 
 
 # ------------------------------------------------------------------ entry
@@ -277,25 +314,22 @@ def _service_body(fields: Mapping[str, str], currency: str, locale: str) -> dict
 
 
 async def _services_page(
-    request: Request,
-    desk: Desk,
-    database: Database,
-    *,
-    values: Mapping[str, Any] | None = None,
-    errors_found: Mapping[str, str] | None = None,
-    status: int = 200,
+    request: Request, desk: Desk, database: Database, refused: Refusal | None = None
 ) -> Response:
     member = desk.member
     catalog.require_manager(member)
     services = await read(database, member, lambda c: catalog.list_services(c, member, None))
-    context = _context(desk, request, "services", TITLE_SERVICES)
-    context.update(
+    return _page(
+        request,
+        desk,
+        "settings/services.html",
+        "services",
+        TITLE_SERVICES,
+        {"active": True, "duration_minutes": 30},
+        refused,
         services=services,
-        values=values or {"active": True, "duration_minutes": 30},
-        errors=errors_found or {},
         currency=desk.tenant.currency,
     )
-    return render(request, "settings/services.html", context, status=status)
 
 
 @router.get(
@@ -315,18 +349,12 @@ async def add_service(request: Request, desk: DeskDep, database: DatabaseDep) ->
     member = desk.member
     fields = await form_fields(request)
     try:
-        data = build(
-            ServiceCreate,
-            _service_body(fields, desk.tenant.currency, desk.locale),
-            {"price_minor": "price"},
-        )
+        body = _service_body(fields, desk.tenant.currency, desk.locale)
+        data = validate_form(ServiceCreate, body, PRICE_FIELD)
         await write(database, member, lambda c: catalog.create_service(c, member, data))
     except errors.AppError as error:
-        found = _failed(error, desk.locale)
-        values = {**fields, "active": checkbox(fields, "active")}
-        return await _services_page(
-            request, desk, database, values=values, errors_found=found, status=error.status
-        )
+        refused = _refusal(error, desk, _typed(fields))
+        return await _services_page(request, desk, database, refused)
     return redirect("/app/settings/services?notice=saved")
 
 
@@ -335,22 +363,22 @@ async def _service_page(
     desk: Desk,
     database: Database,
     service_id: UUID,
-    *,
-    values: Mapping[str, Any] | None = None,
-    errors_found: Mapping[str, str] | None = None,
-    status: int = 200,
+    refused: Refusal | None = None,
 ) -> Response:
     member = desk.member
     catalog.require_manager(member)
     service = await read(database, member, lambda c: catalog.get_service(c, member, service_id))
-    context = _context(desk, request, "services", TITLE_SERVICE)
-    context.update(
+    return _page(
+        request,
+        desk,
+        "settings/service.html",
+        "services",
+        TITLE_SERVICE,
+        _service_values(service),
+        refused,
         service=service,
-        values=values or _service_values(service),
-        errors=errors_found or {},
         currency=service.currency,
     )
-    return render(request, "settings/service.html", context, status=status)
 
 
 @router.get(
@@ -378,24 +406,12 @@ async def change_service(
     fields = await form_fields(request)
     try:
         current = await read(database, member, lambda c: catalog.get_service(c, member, service_id))
-        data = build(
-            ServiceUpdate,
-            _service_body(fields, current.currency, desk.locale),
-            {"price_minor": "price"},
-        )
+        body = _service_body(fields, current.currency, desk.locale)
+        data = validate_form(ServiceUpdate, body, PRICE_FIELD)
         await write(database, member, lambda c: catalog.update_service(c, member, service_id, data))
     except errors.AppError as error:
-        found = _failed(error, desk.locale)
-        values = {**fields, "active": checkbox(fields, "active")}
-        return await _service_page(
-            request,
-            desk,
-            database,
-            service_id,
-            values=values,
-            errors_found=found,
-            status=error.status,
-        )
+        refused = _refusal(error, desk, _typed(fields))
+        return await _service_page(request, desk, database, service_id, refused)
     return redirect(f"/app/settings/services/{service_id}?notice=saved")
 
 
@@ -412,10 +428,7 @@ async def delete_service(
     try:
         await write(database, member, lambda c: catalog.delete_service(c, member, service_id))
     except errors.AppError as error:
-        found = _failed(error, desk.locale)
-        return await _service_page(
-            request, desk, database, service_id, errors_found=found, status=error.status
-        )
+        return await _service_page(request, desk, database, service_id, _refusal(error, desk))
     return redirect("/app/settings/services?notice=deleted")
 
 
@@ -433,26 +446,23 @@ def _professional_body(fields: Mapping[str, str]) -> dict[str, Any]:
 
 
 async def _professionals_page(
-    request: Request,
-    desk: Desk,
-    database: Database,
-    *,
-    values: Mapping[str, Any] | None = None,
-    errors_found: Mapping[str, str] | None = None,
-    status: int = 200,
+    request: Request, desk: Desk, database: Database, refused: Refusal | None = None
 ) -> Response:
     member = desk.member
     catalog.require_manager(member)
     professionals = await read(
         database, member, lambda c: catalog.list_professionals(c, member, None)
     )
-    context = _context(desk, request, "professionals", TITLE_PROFESSIONALS)
-    context.update(
+    return _page(
+        request,
+        desk,
+        "settings/professionals.html",
+        "professionals",
+        TITLE_PROFESSIONALS,
+        {"active": True},
+        refused,
         professionals=professionals,
-        values=values or {"active": True},
-        errors=errors_found or {},
     )
-    return render(request, "settings/professionals.html", context, status=status)
 
 
 @router.get(
@@ -475,17 +485,17 @@ async def add_professional(request: Request, desk: DeskDep, database: DatabaseDe
     member = desk.member
     fields = await form_fields(request)
     try:
-        data = build(ProfessionalCreate, _professional_body(fields))
+        data = validate_form(ProfessionalCreate, _professional_body(fields))
         created = await write(
             database, member, lambda c: catalog.create_professional(c, member, data)
         )
     except errors.AppError as error:
-        found = _failed(error, desk.locale)
-        values = {**fields, "active": checkbox(fields, "active")}
-        return await _professionals_page(
-            request, desk, database, values=values, errors_found=found, status=error.status
-        )
+        refused = _refusal(error, desk, _typed(fields))
+        return await _professionals_page(request, desk, database, refused)
     return redirect(f"/app/settings/professionals/{created.id}?notice=saved")
+
+
+ProfessionalForm = Literal["details", "services", "hours", "breaks"]
 
 
 async def _professional_page(
@@ -493,11 +503,8 @@ async def _professional_page(
     desk: Desk,
     database: Database,
     professional_id: UUID,
-    *,
-    form: str | None = None,
-    values: Mapping[str, Any] | None = None,
-    errors_found: Mapping[str, str] | None = None,
-    status: int = 200,
+    refused: Refusal | None = None,
+    form: ProfessionalForm | None = None,
 ) -> Response:
     """One professional: details, offered services, weekly hours and own breaks; a refused
     form comes back with what was typed (``form`` names it), the others as stored."""
@@ -516,20 +523,21 @@ async def _professional_page(
         "display_order": pro.display_order,
         "active": pro.active,
         "service_ids": [str(s) for s in pro.service_ids],
+        **week_values("hours", pro.hours),
+        **week_values("breaks", pro.breaks),
     }
-    hours = week_text(pro.hours)
-    breaks = week_text(pro.breaks)
-    stored.update({f"hours{d}": hours.get(d, "") for d in range(7)})
-    stored.update({f"breaks{d}": breaks.get(d, "") for d in range(7)})
-    context = _context(desk, request, "professionals", TITLE_PROFESSIONAL)
-    context.update(
+    return _page(
+        request,
+        desk,
+        "settings/professional.html",
+        "professionals",
+        TITLE_PROFESSIONAL,
+        stored,
+        refused,
         professional=pro,
         services=services,
-        values={**stored, **(values or {})},
         form=form,
-        errors=errors_found or {},
     )
-    return render(request, "settings/professional.html", context, status=status)
 
 
 @router.get(
@@ -556,24 +564,16 @@ async def change_professional(
     member = desk.member
     fields = await form_fields(request)
     try:
-        data = build(ProfessionalUpdate, _professional_body(fields))
+        data = validate_form(ProfessionalUpdate, _professional_body(fields))
         await write(
             database,
             member,
             lambda c: catalog.update_professional(c, member, professional_id, data),
         )
     except errors.AppError as error:
-        found = _failed(error, desk.locale)
-        values = {**fields, "active": checkbox(fields, "active")}
+        refused = _refusal(error, desk, _typed(fields))
         return await _professional_page(
-            request,
-            desk,
-            database,
-            professional_id,
-            form="details",
-            values=values,
-            errors_found=found,
-            status=error.status,
+            request, desk, database, professional_id, refused, "details"
         )
     return redirect(f"/app/settings/professionals/{professional_id}?notice=saved")
 
@@ -591,21 +591,14 @@ async def change_offerings(
     form = await request.form(max_files=0, max_fields=600)
     chosen = [str(v) for v in form.getlist("service_ids") if isinstance(v, str)]
     try:
-        data = build(OfferingsUpdate, {"service_ids": chosen})
+        data = validate_form(OfferingsUpdate, {"service_ids": chosen})
         await write(
             database, member, lambda c: catalog.replace_offerings(c, member, professional_id, data)
         )
     except errors.AppError as error:
-        found = _failed(error, desk.locale)
+        refused = _refusal(error, desk, {"service_ids": chosen})
         return await _professional_page(
-            request,
-            desk,
-            database,
-            professional_id,
-            form="services",
-            values={"service_ids": chosen},
-            errors_found=found,
-            status=error.status,
+            request, desk, database, professional_id, refused, "services"
         )
     return redirect(f"/app/settings/professionals/{professional_id}?notice=saved#services")
 
@@ -614,38 +607,24 @@ async def _save_week(
     request: Request,
     desk: Desk,
     database: Database,
+    prefix: Literal["hours", "breaks"],
+    model: type[W],
     *,
-    prefix: str,
-    labels: bool,
-    save: Callable[[AsyncConnection, list[dict[str, Any]]], Awaitable[object]],
-    again: Callable[[dict[str, Any], dict[str, str], int], Awaitable[Response]],
+    save: Callable[[AsyncConnection, W], Awaitable[object]],
+    again: Callable[[Refusal], Awaitable[Response]],
     done: str,
 ) -> Response:
+    """A week form (inputs ``prefix0`` … ``prefix6``; breaks may carry a label): checked by
+    the catalog's ``model``, then saved whole; when refused, ``again`` shows it as typed."""
     fields = await form_fields(request)
     try:
-        items = parse_week(fields, prefix, labels=labels)
-        await write(database, desk.member, lambda c: save(c, items))
+        items = parse_week(fields, prefix, labels=prefix == "breaks")
+        week = week_of(model, prefix, items)
+        await write(database, desk.member, lambda c: save(c, week))
     except errors.AppError as error:
-        values = {f"{prefix}{d}": fields.get(f"{prefix}{d}", "") for d in range(7)}
-        return await again(values, _failed(error, desk.locale), error.status)
+        typed = {f"{prefix}{d}": fields.get(f"{prefix}{d}", "") for d in range(7)}
+        return await again(_refusal(error, desk, typed))
     return redirect(done)
-
-
-def hours_of(items: list[dict[str, Any]], prefix: str = "hours") -> WeeklyHours:
-    """The catalog's week from parsed items; a refused item names its weekday's input."""
-    weekdays = [i["weekday"] for i in items]
-    try:
-        return WeeklyHours.model_validate({"hours": items})
-    except ValidationError as exc:
-        raise week_errors(exc, prefix, weekdays) from exc
-
-
-def breaks_of(items: list[dict[str, Any]], prefix: str = "breaks") -> WeeklyBreaks:
-    weekdays = [i["weekday"] for i in items]
-    try:
-        return WeeklyBreaks.model_validate({"breaks": items})
-    except ValidationError as exc:
-        raise week_errors(exc, prefix, weekdays) from exc
 
 
 @router.post(
@@ -658,32 +637,16 @@ async def change_professional_hours(
     request: Request, professional_id: ProfessionalId, desk: DeskDep, database: DatabaseDep
 ) -> Response:
     member = desk.member
-
-    async def save(conn: AsyncConnection, items: list[dict[str, Any]]) -> object:
-        return await catalog.replace_professional_hours(
-            conn, member, professional_id, hours_of(items)
-        )
-
-    async def again(values: dict[str, Any], found: dict[str, str], status: int) -> Response:
-        return await _professional_page(
-            request,
-            desk,
-            database,
-            professional_id,
-            form="hours",
-            values=values,
-            errors_found=found,
-            status=status,
-        )
-
     return await _save_week(
         request,
         desk,
         database,
-        prefix="hours",
-        labels=False,
-        save=save,
-        again=again,
+        "hours",
+        WeeklyHours,
+        save=lambda c, week: catalog.replace_professional_hours(c, member, professional_id, week),
+        again=lambda refused: _professional_page(
+            request, desk, database, professional_id, refused, "hours"
+        ),
         done=f"/app/settings/professionals/{professional_id}?notice=saved#hours",
     )
 
@@ -698,32 +661,16 @@ async def change_professional_breaks(
     request: Request, professional_id: ProfessionalId, desk: DeskDep, database: DatabaseDep
 ) -> Response:
     member = desk.member
-
-    async def save(conn: AsyncConnection, items: list[dict[str, Any]]) -> object:
-        return await catalog.replace_professional_breaks(
-            conn, member, professional_id, breaks_of(items)
-        )
-
-    async def again(values: dict[str, Any], found: dict[str, str], status: int) -> Response:
-        return await _professional_page(
-            request,
-            desk,
-            database,
-            professional_id,
-            form="breaks",
-            values=values,
-            errors_found=found,
-            status=status,
-        )
-
     return await _save_week(
         request,
         desk,
         database,
-        prefix="breaks",
-        labels=True,
-        save=save,
-        again=again,
+        "breaks",
+        WeeklyBreaks,
+        save=lambda c, week: catalog.replace_professional_breaks(c, member, professional_id, week),
+        again=lambda refused: _professional_page(
+            request, desk, database, professional_id, refused, "breaks"
+        ),
         done=f"/app/settings/professionals/{professional_id}?notice=saved#breaks",
     )
 
@@ -743,15 +690,8 @@ async def delete_professional(
             database, member, lambda c: catalog.delete_professional(c, member, professional_id)
         )
     except errors.AppError as error:
-        found = _failed(error, desk.locale)
         return await _professional_page(
-            request,
-            desk,
-            database,
-            professional_id,
-            form="details",
-            errors_found=found,
-            status=error.status,
+            request, desk, database, professional_id, _refusal(error, desk), "details"
         )
     return redirect("/app/settings/professionals?notice=deleted")
 
@@ -760,28 +700,18 @@ async def delete_professional(
 
 
 async def _hours_page(
-    request: Request,
-    desk: Desk,
-    database: Database,
-    *,
-    values: Mapping[str, Any] | None = None,
-    errors_found: Mapping[str, str] | None = None,
-    status: int = 200,
+    request: Request, desk: Desk, database: Database, refused: Refusal | None = None
 ) -> Response:
     member = desk.member
     catalog.require_manager(member)
 
-    async def load(conn: AsyncConnection) -> tuple[dict[int, str], dict[int, str]]:
+    async def load(conn: AsyncConnection) -> dict[str, str]:
         hours = await catalog.get_business_hours(conn, member)
         breaks = await catalog.get_business_breaks(conn, member)
-        return week_text(hours.hours), week_text(breaks.breaks)
+        return {**week_values("hours", hours.hours), **week_values("breaks", breaks.breaks)}
 
-    hours, breaks = await read(database, member, load)
-    stored = {f"hours{d}": hours.get(d, "") for d in range(7)}
-    stored.update({f"breaks{d}": breaks.get(d, "") for d in range(7)})
-    context = _context(desk, request, "hours", TITLE_HOURS)
-    context.update(values={**stored, **(values or {})}, errors=errors_found or {})
-    return render(request, "settings/hours.html", context, status=status)
+    stored = await read(database, member, load)
+    return _page(request, desk, "settings/hours.html", "hours", TITLE_HOURS, stored, refused)
 
 
 @router.get(
@@ -802,23 +732,14 @@ async def hours_page(request: Request, desk: DeskDep, database: DatabaseDep) -> 
 )
 async def change_hours(request: Request, desk: DeskDep, database: DatabaseDep) -> Response:
     member = desk.member
-
-    async def save(conn: AsyncConnection, items: list[dict[str, Any]]) -> object:
-        return await catalog.replace_business_hours(conn, member, hours_of(items))
-
-    async def again(values: dict[str, Any], found: dict[str, str], status: int) -> Response:
-        return await _hours_page(
-            request, desk, database, values=values, errors_found=found, status=status
-        )
-
     return await _save_week(
         request,
         desk,
         database,
-        prefix="hours",
-        labels=False,
-        save=save,
-        again=again,
+        "hours",
+        WeeklyHours,
+        save=lambda c, week: catalog.replace_business_hours(c, member, week),
+        again=lambda refused: _hours_page(request, desk, database, refused),
         done="/app/settings/hours?notice=saved",
     )
 
@@ -831,23 +752,14 @@ async def change_hours(request: Request, desk: DeskDep, database: DatabaseDep) -
 )
 async def change_breaks(request: Request, desk: DeskDep, database: DatabaseDep) -> Response:
     member = desk.member
-
-    async def save(conn: AsyncConnection, items: list[dict[str, Any]]) -> object:
-        return await catalog.replace_business_breaks(conn, member, breaks_of(items))
-
-    async def again(values: dict[str, Any], found: dict[str, str], status: int) -> Response:
-        return await _hours_page(
-            request, desk, database, values=values, errors_found=found, status=status
-        )
-
     return await _save_week(
         request,
         desk,
         database,
-        prefix="breaks",
-        labels=True,
-        save=save,
-        again=again,
+        "breaks",
+        WeeklyBreaks,
+        save=lambda c, week: catalog.replace_business_breaks(c, member, week),
+        again=lambda refused: _hours_page(request, desk, database, refused),
         done="/app/settings/hours?notice=saved#breaks",
     )
 
@@ -856,13 +768,7 @@ async def change_breaks(request: Request, desk: DeskDep, database: DatabaseDep) 
 
 
 async def _closures_page(
-    request: Request,
-    desk: Desk,
-    database: Database,
-    *,
-    values: Mapping[str, Any] | None = None,
-    errors_found: Mapping[str, str] | None = None,
-    status: int = 200,
+    request: Request, desk: Desk, database: Database, refused: Refusal | None = None
 ) -> Response:
     member = desk.member
     catalog.require_manager(member)
@@ -874,14 +780,17 @@ async def _closures_page(
         return closures, special
 
     closures, special = await read(database, member, load)
-    context = _context(desk, request, "closures", TITLE_CLOSURES)
-    context.update(
+    return _page(
+        request,
+        desk,
+        "settings/closures.html",
+        "closures",
+        TITLE_CLOSURES,
+        {},
+        refused,
         closures=closures,
         special_days=special,
-        values=values or {},
-        errors=errors_found or {},
     )
-    return render(request, "settings/closures.html", context, status=status)
 
 
 @router.get(
@@ -904,19 +813,17 @@ async def add_closure(request: Request, desk: DeskDep, database: DatabaseDep) ->
     member = desk.member
     fields = await form_fields(request)
     try:
-        data = build(
+        data = validate_form(
             ClosureCreate,
             {"date": fields.get("closure_date", ""), "reason": fields.get("reason", "")},
             {"date": "closure_date"},
         )
         await write(database, member, lambda c: catalog.create_closure(c, member, data))
     except errors.AppError as error:
-        found = _failed(error, desk.locale)
-        if "form" in found:
+        found = refused_fields(error, desk.locale)
+        if "form" in found:  # the date is closed already: said at the date
             found["closure_date"] = found.pop("form")
-        return await _closures_page(
-            request, desk, database, values=fields, errors_found=found, status=error.status
-        )
+        return await _closures_page(request, desk, database, Refusal(fields, found, error.status))
     return redirect("/app/settings/closures?notice=saved")
 
 
@@ -948,23 +855,17 @@ async def set_special_day(request: Request, desk: DeskDep, database: DatabaseDep
             raise errors.ValidationFailed(
                 errors=[{"field": "special_date", "message": FIELD_INVALID}]
             ) from exc
-        intervals = []
-        for chunk in filter(None, (c.strip() for c in fields.get("intervals", "").split(","))):
-            match = _INTERVAL.match(chunk)
-            if match is None or match.group(3):
-                raise errors.ValidationFailed(
-                    errors=[{"field": "intervals", "message": INTERVALS_FORMAT}]
-                )
-            intervals.append({"start": match[1], "end": match[2]})
-        data = build(
+        intervals = parse_intervals(fields.get("intervals", ""), labels=False)
+        if intervals is None:
+            raise errors.ValidationFailed(
+                errors=[{"field": "intervals", "message": INTERVALS_FORMAT}]
+            )
+        data = validate_form(
             SpecialHoursUpdate, {"intervals": intervals}, {"start": "intervals", "end": "intervals"}
         )
         await write(database, member, lambda c: catalog.replace_special_hours(c, member, day, data))
     except errors.AppError as error:
-        found = _failed(error, desk.locale)
-        return await _closures_page(
-            request, desk, database, values=fields, errors_found=found, status=error.status
-        )
+        return await _closures_page(request, desk, database, _refusal(error, desk, fields))
     return redirect("/app/settings/closures?notice=saved#special")
 
 
@@ -995,13 +896,7 @@ def _instant(day_text: str, clock: str, desk: Desk, field: str) -> datetime:
 
 
 async def _time_off_page(
-    request: Request,
-    desk: Desk,
-    database: Database,
-    *,
-    values: Mapping[str, Any] | None = None,
-    errors_found: Mapping[str, str] | None = None,
-    status: int = 200,
+    request: Request, desk: Desk, database: Database, refused: Refusal | None = None
 ) -> Response:
     member = desk.member
     if not member.is_manager and member.professional_id is None:
@@ -1020,16 +915,18 @@ async def _time_off_page(
         professionals = [p for p in professionals if p.id == only]
     names = {p.id: p.name for p in professionals}
     today = desk.today().isoformat()
-    context = _context(desk, request, "time-off", TITLE_TIME_OFF)
-    context.update(
+    return _page(
+        request,
+        desk,
+        "settings/time_off.html",
+        "time-off",
+        TITLE_TIME_OFF,
+        {"start_date": today, "end_date": today, "start_time": "00:00", "end_time": "23:59"},
+        refused,
         items=[i for i in items if i.professional_id in names],
         names=names,
         professional_options=[(str(p.id), p.name) for p in professionals],
-        values=values
-        or {"start_date": today, "end_date": today, "start_time": "00:00", "end_time": "23:59"},
-        errors=errors_found or {},
     )
-    return render(request, "settings/time_off.html", context, status=status)
 
 
 @router.get(
@@ -1052,7 +949,7 @@ async def add_time_off(request: Request, desk: DeskDep, database: DatabaseDep) -
     member = desk.member
     fields = await form_fields(request)
     try:
-        data = build(
+        data = validate_form(
             TimeOffCreate,
             {
                 "professional_id": fields.get("professional_id", ""),
@@ -1068,10 +965,7 @@ async def add_time_off(request: Request, desk: DeskDep, database: DatabaseDep) -
         )
         await write(database, member, lambda c: catalog.create_time_off(c, member, data))
     except errors.AppError as error:
-        found = _failed(error, desk.locale)
-        return await _time_off_page(
-            request, desk, database, values=fields, errors_found=found, status=error.status
-        )
+        return await _time_off_page(request, desk, database, _refusal(error, desk, fields))
     return redirect("/app/settings/time-off?notice=saved")
 
 
@@ -1100,24 +994,21 @@ def _business_values(found: SettingsRead) -> dict[str, Any]:
 
 
 async def _business_page(
-    request: Request,
-    desk: Desk,
-    database: Database,
-    *,
-    values: Mapping[str, Any] | None = None,
-    errors_found: Mapping[str, str] | None = None,
-    status: int = 200,
+    request: Request, desk: Desk, database: Database, refused: Refusal | None = None
 ) -> Response:
     member = desk.member
     catalog.require_manager(member)
     found = await read(database, member, lambda c: catalog.get_settings(c, member))
-    context = _context(desk, request, "business", TITLE_BUSINESS)
-    context.update(
+    return _page(
+        request,
+        desk,
+        "settings/business.html",
+        "business",
+        TITLE_BUSINESS,
+        _business_values(found),
+        refused,
         settings=found,
-        values={**_business_values(found), **(values or {})},
-        errors=errors_found or {},
     )
-    return render(request, "settings/business.html", context, status=status)
 
 
 @router.get(
@@ -1131,17 +1022,14 @@ async def business_page(request: Request, desk: DeskDep, database: DatabaseDep) 
 
 
 async def _save_settings(
-    request: Request, desk: Desk, database: Database, body: dict[str, Any], fields: dict[str, Any]
+    request: Request, desk: Desk, database: Database, body: dict[str, Any], typed: dict[str, Any]
 ) -> Response:
     member = desk.member
     try:
-        data = build(SettingsUpdate, body)
+        data = validate_form(SettingsUpdate, body)
         await write(database, member, lambda c: catalog.update_settings(c, member, data))
     except errors.AppError as error:
-        found = _failed(error, desk.locale)
-        return await _business_page(
-            request, desk, database, values=fields, errors_found=found, status=error.status
-        )
+        return await _business_page(request, desk, database, _refusal(error, desk, typed))
     return redirect("/app/settings/business?notice=saved")
 
 
