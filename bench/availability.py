@@ -31,12 +31,9 @@ import argparse
 import asyncio
 import gc
 import os
-import platform
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -52,12 +49,13 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from _common import database_server, machine, postgres, prepare_database  # noqa: E402
+
 from slotwise.app import create_app  # noqa: E402
 from slotwise.availability import engine, repository, service  # noqa: E402
 from slotwise.availability.schemas import AvailabilityQuery  # noqa: E402
-from slotwise.db import migrate  # noqa: E402
 from slotwise.db.database import Database  # noqa: E402
-from slotwise.db.urls import to_libpq, with_database, with_user  # noqa: E402
+from slotwise.db.urls import to_libpq, with_user  # noqa: E402
 from slotwise.settings import Settings  # noqa: E402
 from slotwise.tenancy.service import TenantResolver  # noqa: E402
 
@@ -192,31 +190,8 @@ async def measure(work: Callable[[], Awaitable[Any]], rounds: int, warmup: int =
     return samples
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()}"
-    )
-
-
-async def run(owner_url: str, rounds: int, freeze: bool) -> None:
-    admin = await asyncpg.connect(to_libpq(with_database(owner_url, "postgres")))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{BENCH_DB}"')
-        server_version = await admin.fetchval("SHOW server_version")
-    finally:
-        await admin.close()
-    owner = with_database(owner_url, BENCH_DB)
-    await migrate.upgrade(owner)
+async def run(server_url: str, rounds: int, freeze: bool) -> None:
+    owner = await prepare_database(server_url, BENCH_DB)
 
     now = datetime.now(UTC)
     first_day = now.astimezone(ZONE).date() + timedelta(days=1)
@@ -231,8 +206,7 @@ async def run(owner_url: str, rounds: int, freeze: bool) -> None:
     finally:
         await conn.close()
 
-    print(f"machine: {machine()}; PostgreSQL {server_version}")
-    print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    print(f"machine: {machine()}\n{await postgres(owner)}")
     for business in businesses.values():
         share = business.booked_minutes / business.working_minutes
         print(
@@ -359,12 +333,12 @@ async def run(owner_url: str, rounds: int, freeze: bool) -> None:
         print("| days \\ professionals | " + " | ".join(str(s) for s in STAFF_SIZES) + " |")
         print("|---" * (len(STAFF_SIZES) + 1) + "|")
         for days in GROWTH_DAYS:
-            cells = []
+            growth: list[str] = []
             for size in STAFF_SIZES:
                 figures, _ = await case(businesses[size], days, ("service",))
                 median, p95, _least = figures["service"]
-                cells.append(f"{median:.2f} ({p95:.2f})")
-            print(f"| {days} | " + " | ".join(cells) + " |")
+                growth.append(f"{median:.2f} ({p95:.2f})")
+            print(f"| {days} | " + " | ".join(growth) + " |")
     print("\nload average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     await database.dispose()
 
@@ -378,21 +352,8 @@ def main() -> None:
         help="gc.freeze() once the app is up, as a server would after start-up",
     )
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL") or os.environ.get("SLOTWISE_DATABASE_URL")
-    if url:
-        asyncio.run(run(url, args.rounds, args.gc_freeze))
-        return
-    from slotwise.db.embedded import start_embedded
-
-    folder = Path(tempfile.mkdtemp(prefix="slotwise-bench-"))
-    try:
-        handle = start_embedded(folder)
-        try:
-            asyncio.run(run(handle.get_uri(), args.rounds, args.gc_freeze))
-        finally:
-            handle.cleanup()  # stops the server before its folder goes
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    with database_server() as (server_url, _folder):
+        asyncio.run(run(server_url, args.rounds, args.gc_freeze))
 
 
 if __name__ == "__main__":

@@ -35,14 +35,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -58,8 +52,9 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from slotwise.db import migrate  # noqa: E402
-from slotwise.db.urls import to_libpq, with_database, with_user  # noqa: E402
+from _common import database_server, machine, postgres, prepare_database, serving  # noqa: E402
+
+from slotwise.db.urls import to_libpq, with_user  # noqa: E402
 
 TZ = "America/New_York"
 ZONE = ZoneInfo(TZ)
@@ -98,18 +93,6 @@ class Slots:
 
 
 # ------------------------------------------------------------------------ database
-
-
-async def prepare_database(server_url: str) -> str:
-    admin = await asyncpg.connect(to_libpq(with_database(server_url, "postgres")))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    finally:
-        await admin.close()
-    owner = with_database(server_url, BENCH_DB)
-    await migrate.upgrade(owner)
-    return owner
 
 
 async def seed(owner_url: str, business: Business) -> None:
@@ -159,17 +142,6 @@ async def seed(owner_url: str, business: Business) -> None:
             business.customer_id,
             "raw@bench.example",
         )
-    finally:
-        await conn.close()
-
-
-async def server_facts(owner_url: str) -> dict[str, str]:
-    conn = await asyncpg.connect(to_libpq(owner_url))
-    try:
-        facts = {"version": str(await conn.fetchval("SHOW server_version"))}
-        for name in ("fsync", "synchronous_commit", "shared_buffers", "max_connections"):
-            facts[name] = str(await conn.fetchval(f"SHOW {name}"))
-        return facts
     finally:
         await conn.close()
 
@@ -484,78 +456,6 @@ async def raw_booking_statements(
     )
 
 
-# ------------------------------------------------------------------------ server
-
-
-def start_server(
-    owner_url: str, data_dir: Path, profile: str | None, live: bool
-) -> tuple[Any, int]:
-    """uvicorn on a free loopback port, as ``slotwise serve`` runs it. (Not ``--fd``: uvicorn
-    takes an inherited socket for a Unix one, and then leaves Nagle's algorithm on for TCP
-    clients, which adds the peer's 40 ms delayed ACK to every keep-alive answer.)"""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    env = {
-        **os.environ,
-        "SLOTWISE_DATABASE_URL": owner_url,
-        "SLOTWISE_ENVIRONMENT": "production",
-        "SLOTWISE_SECRET_KEY": uuid.uuid4().hex * 2,
-        "SLOTWISE_LOG_LEVEL": "WARNING",
-        "SLOTWISE_DATA_DIR": str(data_dir),
-        "SLOTWISE_RATE_LIMIT_PUBLIC": "100000000/minute",
-        "SLOTWISE_RATE_LIMIT_TENANT": "100000000/minute",
-        "SLOTWISE_LIVE_UPDATES": "true" if live else "false",
-    }
-    runner = [sys.executable]
-    if profile:
-        runner += ["-m", "cProfile", "-o", profile]
-    command = [
-        *runner,
-        "-m",
-        "uvicorn",
-        "slotwise.app:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    return subprocess.Popen(command, env=env, cwd=data_dir), port
-
-
-async def wait_until_serving(port: int, process: Any) -> None:
-    """Until the app answers ``/readyz`` (two minutes at most)."""
-    deadline = time.monotonic() + 120
-    while True:
-        if process.poll() is not None:
-            raise SystemExit(f"the server exited with {process.returncode}")
-        try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.1)  # polling a child process that is still starting
-            continue
-        writer.write(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
-        await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=120)
-        writer.close()
-        return
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 async def measure(
     owner_url: str,
     business: Business,
@@ -570,19 +470,15 @@ async def measure(
     contention_slots = Slots(business, first_day + timedelta(days=100))
     raw_slots = Slots(business, first_day + timedelta(days=200))
     statement_slots = Slots(business, first_day + timedelta(days=250))
-    process, port = start_server(owner_url, data_dir, args.profile, live)
-    try:
-        await wait_until_serving(port, process)
-        await app_distinct(port, business, app_slots, args.clients, 1.0)  # warm-up
+    settings = {"SLOTWISE_LIVE_UPDATES": "true" if live else "false"}
+    async with serving(owner_url, data_dir, settings, args.profile) as served:
+        await app_distinct(served.port, business, app_slots, args.clients, 1.0)  # warm-up
         distinct = await app_distinct(
-            port, business, app_slots, args.clients, args.seconds, process.pid
+            served.port, business, app_slots, args.clients, args.seconds, served.process.pid
         )
         contention = await app_contention(
-            port, business, contention_slots, args.clients, args.seconds
+            served.port, business, contention_slots, args.clients, args.seconds
         )
-    finally:
-        process.send_signal(2)  # SIGINT: uvicorn shuts down cleanly (and cProfile writes)
-        process.wait(timeout=60)
     app_url = with_user(owner_url, "slotwise_app")
     await raw_inserts(app_url, business, raw_slots, args.clients, 1.0)  # warm-up
     raw = await raw_inserts(app_url, business, raw_slots, args.clients, args.seconds)
@@ -726,22 +622,13 @@ async def breakdown(owner_url: str, business: Business, data_dir: Path, first_da
 
 
 async def run(server_url: str, args: argparse.Namespace, data_dir: Path) -> None:
-    owner_url = await prepare_database(server_url)
+    owner_url = await prepare_database(server_url, BENCH_DB)
     business = Business(args.professionals)
     await seed(owner_url, business)
-    facts = await server_facts(owner_url)
     today = datetime.now(ZONE).date()
     modes = {"on": [True], "off": [False], "both": [True, False]}[args.live]
 
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(
-        f"machine: {cpu_model()}, {os.cpu_count()} CPUs, {platform.system()} "
-        f"{platform.release()}, Python {platform.python_version()}; load average {load}"
-    )
-    print(
-        f"postgres {facts['version']}: fsync={facts['fsync']}, synchronous_commit="
-        f"{facts['synchronous_commit']}, shared_buffers={facts['shared_buffers']}"
-    )
+    print(f"machine: {machine()}\n{await postgres(owner_url)}")
     print(
         f"{args.clients} clients, {args.seconds:.0f} s per figure, "
         f"{args.professionals} professionals; app = uvicorn, 1 worker"
@@ -783,22 +670,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.profile:
         args.profile = str(Path(args.profile).resolve())
-    folder = Path(tempfile.mkdtemp(prefix="slotwise-bench-booking-"))
-    try:
-        url = os.environ.get("DATABASE_URL") or os.environ.get("SLOTWISE_DATABASE_URL")
-        if url:
-            asyncio.run(run(url, args, folder))
-            return
-        from slotwise.db.embedded import start_embedded
-
-        handle = start_embedded(folder / "db")
-        try:
-            asyncio.run(run(handle.get_uri(), args, folder))
-        finally:
-            handle.cleanup()
-    finally:
-        if not args.keep:
-            shutil.rmtree(folder, ignore_errors=True)
+    with database_server(keep=args.keep) as (server_url, folder):
+        asyncio.run(run(server_url, args, folder))
 
 
 if __name__ == "__main__":

@@ -21,13 +21,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
-import shutil
-import socket
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -41,10 +36,17 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from _common import (  # noqa: E402
+    database_server,
+    free_port,
+    machine,
+    postgres,
+    prepare_database,
+)
+
 from slotwise.core.logging import configure_logging  # noqa: E402
-from slotwise.db import migrate  # noqa: E402
 from slotwise.db.database import Database  # noqa: E402
-from slotwise.db.urls import to_libpq, with_database, with_user  # noqa: E402
+from slotwise.db.urls import to_libpq, with_user  # noqa: E402
 from slotwise.notifications.mail import MailboxMailer  # noqa: E402
 from slotwise.notifications.worker import OutboxWorker  # noqa: E402
 from slotwise.settings import Settings  # noqa: E402
@@ -56,27 +58,6 @@ _INSERT = text(
     "INSERT INTO appointments (tenant_id, professional_id, service_id, customer_id,"
     " starts_at, ends_at, occupied) VALUES (:t, :p, :s, :c, :start, :end, 'empty')"
 )
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()}"
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Sink:
@@ -185,20 +166,12 @@ async def deliver(
     return sent / elapsed
 
 
-async def run(owner_url: str, bookings: int, clients: int, rounds: int) -> None:
-    admin = await asyncpg.connect(to_libpq(with_database(owner_url, "postgres")))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{BENCH_DB}"')
-        server_version = await admin.fetchval("SHOW server_version")
-    finally:
-        await admin.close()
-    owner_db = with_database(owner_url, BENCH_DB)
-    await migrate.upgrade(owner_db)
+async def run(server_url: str, folder: Path, bookings: int, clients: int, rounds: int) -> None:
+    owner_db = await prepare_database(server_url, BENCH_DB)
     configure_logging("WARNING", json_logs=False)
     owner = await asyncpg.connect(to_libpq(owner_db))
     database = Database(with_user(owner_db, "slotwise_app"), pool_size=clients + 4)
-    print(f"machine: {machine()}; PostgreSQL {server_version}")
+    print(f"machine: {machine()}\n{await postgres(owner_db)}")
     print(
         f"{bookings} bookings per round, {clients} concurrent clients, {rounds} rounds each"
         " (interleaved; medians shown)\n"
@@ -235,10 +208,9 @@ async def run(owner_url: str, bookings: int, clients: int, rounds: int) -> None:
         controller = Controller(sink, hostname="127.0.0.1", port=port)
         controller.start()
         smtp = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port})
-        folder = Path(tempfile.mkdtemp(prefix="slotwise-bench-mailbox-"))
         try:
             for label, config, mailbox, workers in (
-                ("mailbox folder", settings, folder, 1),
+                ("mailbox folder", settings, folder / "mailbox", 1),
                 ("SMTP (aiosmtpd, loopback)", smtp, None, 1),
                 ("SMTP (aiosmtpd, loopback)", smtp, None, 2),
             ):
@@ -250,7 +222,6 @@ async def run(owner_url: str, bookings: int, clients: int, rounds: int) -> None:
                 print(f"| {label} | {workers} | {rate:.0f} |")
         finally:
             controller.stop()
-            shutil.rmtree(folder, ignore_errors=True)
     finally:
         await owner.close()
         await database.dispose()
@@ -265,22 +236,8 @@ def main() -> None:
         "--keep", action="store_true", help="keep the temporary embedded server's folder"
     )
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL") or os.environ.get("SLOTWISE_DATABASE_URL")
-    if url:
-        asyncio.run(run(url, args.bookings, args.clients, args.rounds))
-        return
-    from slotwise.db.embedded import start_embedded
-
-    folder = Path(tempfile.mkdtemp(prefix="slotwise-bench-"))
-    try:
-        handle = start_embedded(folder)
-        try:
-            asyncio.run(run(handle.get_uri(), args.bookings, args.clients, args.rounds))
-        finally:
-            handle.cleanup()
-    finally:
-        if not args.keep:
-            shutil.rmtree(folder, ignore_errors=True)
+    with database_server(keep=args.keep) as (server_url, folder):
+        asyncio.run(run(server_url, folder, args.bookings, args.clients, args.rounds))
 
 
 if __name__ == "__main__":

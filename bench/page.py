@@ -25,22 +25,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
-import socket
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from playwright.async_api import async_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from slotwise.db import migrate  # noqa: E402
-from slotwise.db.urls import to_libpq, with_database, with_user  # noqa: E402
+from _common import database_server, machine, prepare_database, serving  # noqa: E402
+
+from slotwise.db.urls import with_user  # noqa: E402
 from slotwise.demo.seed import SERVICES, _id, seed_demo  # noqa: E402
 from slotwise.settings import Settings  # noqa: E402
 
@@ -56,8 +53,6 @@ ARGS = [
     "--disable-sync",
 ]
 DATABASE = "slotwise_bench_page"
-SECRET = "bench-secret-key-with-enough-length-0123456789"
-PAGE_TYPES = ("navigation", "link", "script", "css")
 
 # Resolves when the first contentful paint is known (buffered: it may already be past).
 FCP_SCRIPT = """
@@ -76,19 +71,6 @@ WEIGHT_SCRIPT = """
           (e.entryType === "resource" && ["link", "script", "css"].includes(e.initiatorType)))
   .map((e) => [e.encodedBodySize, e.transferSize, e.decodedBodySize])
 """
-
-
-async def _prepare(server_url: str) -> str:
-    """A fresh migrated database on the server; its owner URL."""
-    admin = await asyncpg.connect(to_libpq(with_database(server_url, "postgres")))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{DATABASE}"')
-    finally:
-        await admin.close()
-    owner = with_database(server_url, DATABASE)
-    await migrate.upgrade(owner)
-    return owner
 
 
 async def _measure(url: str, loads: int) -> list[dict[str, float]]:
@@ -117,47 +99,17 @@ async def _measure(url: str, loads: int) -> list[dict[str, float]]:
     return rows
 
 
-async def run(server_url: str, loads: int) -> None:
-    owner = await _prepare(server_url)
-    await seed_demo(with_user(owner, "slotwise_app"), Settings(secret_key=SECRET))
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(128)  # requests wait in the backlog until the server accepts them
-    base = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    folder = Path(tempfile.mkdtemp(prefix="slotwise-bench-page-app-"))
-    env = {
-        **os.environ,
-        "SLOTWISE_DATABASE_URL": owner,
-        "SLOTWISE_ENVIRONMENT": "test",
-        "SLOTWISE_SECRET_KEY": SECRET,
-        "SLOTWISE_LOG_LEVEL": "WARNING",
-        "SLOTWISE_DATA_DIR": str(folder),
-        "SLOTWISE_BASE_URL": base,
-        "SLOTWISE_RATE_LIMIT_PUBLIC": "100000/minute",
-        "SLOTWISE_RATE_LIMIT_TENANT": "100000/minute",
-    }
-    # The server in its own process, as deployed (not sharing an event loop with Playwright).
-    server = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "slotwise.app:create_app",
-        "--factory",
-        "--fd",
-        str(listener.fileno()),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        env=env,
-        cwd=folder,
-        pass_fds=(listener.fileno(),),
-    )
+async def run(server_url: str, folder: Path, loads: int) -> None:
+    owner = await prepare_database(server_url, DATABASE)
+    await seed_demo(with_user(owner, "slotwise_app"), Settings(environment="test"))
     haircut = _id(SERVICES[0][0])
-    pages = {
-        "/b/demo": f"{base}/b/demo",
-        "/b/demo?service=…&pro=any": f"{base}/b/demo?service={haircut}&pro=any",
-    }
-    try:
+    # The server in its own process, as deployed (not sharing an event loop with Playwright).
+    async with serving(owner, folder) as served:
+        pages = {
+            "/b/demo": f"{served.url}/b/demo",
+            "/b/demo?service=…&pro=any": f"{served.url}/b/demo?service={haircut}&pro=any",
+        }
+        print(f"machine: {machine()}")
         print(f"{loads} cold loads each, median; Chromium {CHROMIUM}\n")
         print(
             "| page | HTML+CSS+JS compressed (bytes) | with headers | uncompressed "
@@ -169,39 +121,21 @@ async def run(server_url: str, loads: int) -> None:
             rows = await _measure(url, loads)
 
             def median(key: str, rows: list[dict[str, Any]] = rows) -> float:
-                return statistics.median(r[key] for r in rows)
+                return float(statistics.median(r[key] for r in rows))
 
             print(
                 f"| `{name}` | {median('encoded'):,.0f} | {median('transfer'):,.0f} "
                 f"| {median('decoded'):,.0f} | {median('requests'):.0f} "
                 f"| {median('ttfb'):.0f} | {median('fcp'):.0f} |"
             )
-    finally:
-        server.terminate()
-        await server.wait()
-        listener.close()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loads", type=int, default=10, help="cold loads per page")
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL") or os.environ.get("SLOTWISE_DATABASE_URL")
-    if url:
-        asyncio.run(run(url, args.loads))
-        return
-    from slotwise.db.embedded import start_embedded
-
-    folder = Path(tempfile.mkdtemp(prefix="slotwise-bench-page-"))
-    try:
-        handle = start_embedded(folder)
-        try:
-            asyncio.run(run(handle.get_uri(), args.loads))
-        finally:
-            handle.cleanup()  # stops the server before its folder goes
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    with database_server() as (server_url, folder):
+        asyncio.run(run(server_url, folder, args.loads))
 
 
 if __name__ == "__main__":

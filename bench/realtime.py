@@ -24,29 +24,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import os
-import platform
-import shutil
 import signal
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from slotwise.db import migrate  # noqa: E402
-from slotwise.db.urls import to_libpq, with_database, with_user  # noqa: E402
+from _common import (  # noqa: E402
+    database_server,
+    machine,
+    postgres,
+    prepare_database,
+    serving,
+)
+
+from slotwise.db.urls import to_libpq, with_user  # noqa: E402
 from slotwise.realtime import repository  # noqa: E402
 from slotwise.realtime.changes import Change  # noqa: E402
 from slotwise.realtime.listener import Listener  # noqa: E402
@@ -59,19 +60,6 @@ FIRST_DAY = date(2031, 1, 6)
 
 
 # --------------------------------------------------------------------------- setup
-
-
-async def prepare(server_url: str) -> tuple[str, str]:
-    """(owner URL, app URL) of a fresh, migrated bench database."""
-    admin = await asyncpg.connect(to_libpq(with_database(server_url, "postgres")))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    finally:
-        await admin.close()
-    owner = with_database(server_url, BENCH_DB)
-    await migrate.upgrade(owner)
-    return owner, with_user(owner, "slotwise_app")
 
 
 async def seed(owner: str, slug: str) -> tuple[uuid.UUID, list[uuid.UUID], uuid.UUID, uuid.UUID]:
@@ -211,7 +199,7 @@ async def throughput_run(
     return sum(done) / elapsed, backlog
 
 
-async def throughput(owner: str, app: str, args: argparse.Namespace) -> dict[str, Any]:
+async def throughput(owner: str, app: str, args: argparse.Namespace) -> None:
     seeded = await seed(owner, "bench-throughput")
     offsets = [0]
     results: dict[int, dict[str, list[float]]] = {}
@@ -231,10 +219,8 @@ async def throughput(owner: str, app: str, args: argparse.Namespace) -> dict[str
     print("\n## booking throughput (commits/s, median of rounds)\n")
     print("| connections | " + " | ".join(MODES) + " | notify vs off | outbox vs off |")
     print("|---" * (len(MODES) + 3) + "|")
-    summary: dict[str, Any] = {}
     for connections in levels:
         medians = {m: statistics.median(results[connections][m]) for m in MODES}
-        summary[str(connections)] = medians
         cells = " | ".join(f"{medians[m]:.0f}" for m in MODES)
         print(
             f"| {connections} | {cells} | {medians['notify'] / medians['off']:.0%}"
@@ -244,7 +230,6 @@ async def throughput(owner: str, app: str, args: argparse.Namespace) -> dict[str
         "\noutbox rows not yet relayed when a run ended (max):",
         {c: max(b) for c, b in backlogs.items()},
     )
-    return summary
 
 
 # ------------------------------------------------------------------------- latency
@@ -303,14 +288,6 @@ async def subscribe_all(host: str, port: int, slug: str, count: int, out: Path) 
     await asyncio.to_thread(out.write_text, json.dumps(by_key))
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def _wait_line(stream: asyncio.StreamReader, needle: str, seconds: float) -> None:
     async with asyncio.timeout(seconds):
         while True:
@@ -321,41 +298,23 @@ async def _wait_line(stream: asyncio.StreamReader, needle: str, seconds: float) 
                 return
 
 
-async def latency(owner: str, app: str, args: argparse.Namespace) -> dict[str, Any]:
+async def latency(owner: str, app: str, folder: Path, args: argparse.Namespace) -> None:
     slug = "bench-live"
     tenant, professionals, service, customer = await seed(owner, slug)
     admin = await asyncpg.connect(to_libpq(owner))
     await repository.apply_mode(admin, "outbox")
     await admin.close()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "SLOTWISE_DATABASE_URL": owner,
-        "SLOTWISE_ENVIRONMENT": "development",
-        "SLOTWISE_LOG_LEVEL": "WARNING",
-        "SLOTWISE_RATE_LIMIT_PUBLIC": "1000000/minute",
-        "SLOTWISE_RATE_LIMIT_TENANT": "1000000/minute",
+    settings = {
         "SLOTWISE_LIVE_MAX_STREAMS_PER_CLIENT": str(args.subscribers + 10),
         "SLOTWISE_CACHE_WARM_TENANTS": "0",
-        "SLOTWISE_RUN_WORKER_IN_PROCESS": "false",
     }
-    server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "uvicorn", "slotwise.app:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "info",
-        "--no-access-log", "--backlog", "4096",
-        env=env, stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    assert server.stderr is not None
-    results: dict[str, Any] = {}
-    try:
-        await _wait_line(server.stderr, "Application startup complete", 60)
-        drain = asyncio.create_task(server.stderr.read())
+    async with serving(owner, folder, settings) as served:
         conn = await asyncpg.connect(to_libpq(app))
         counter = 0
         for rate in [float(r) for r in args.rates.split(",")]:
-            out = Path(tempfile.mkstemp(prefix="slotwise-sse-", suffix=".json")[1])
+            out = folder / f"sse-{rate:g}.json"
             subscribers = await asyncio.create_subprocess_exec(
-                sys.executable, __file__, "--part", "subscribe", "--port", str(port),
+                sys.executable, __file__, "--part", "subscribe", "--port", str(served.port),
                 "--slug", slug, "--subscribers", str(args.subscribers), "--out", str(out),
                 stdout=asyncio.subprocess.PIPE,
             )  # fmt: skip
@@ -382,7 +341,6 @@ async def latency(owner: str, app: str, args: argparse.Namespace) -> dict[str, A
             subscribers.send_signal(signal.SIGTERM)
             await subscribers.wait()
             receipts: dict[str, list[int]] = json.loads(await asyncio.to_thread(out.read_text))
-            await asyncio.to_thread(out.unlink)
             latencies = [
                 (received - commits[key]) / 1e6
                 for key, times in receipts.items()
@@ -391,68 +349,32 @@ async def latency(owner: str, app: str, args: argparse.Namespace) -> dict[str, A
             ]
             expected = len(commits) * args.subscribers
             latencies.sort()
-            figures = {
-                "rate": rate,
-                "bookings": len(commits),
-                "subscribers": args.subscribers,
-                "delivered": len(latencies),
-                "expected": expected,
-                "p50_ms": statistics.median(latencies) if latencies else float("nan"),
-                "p99_ms": latencies[int(0.99 * (len(latencies) - 1))]
-                if latencies
-                else float("nan"),
-                "max_ms": latencies[-1] if latencies else float("nan"),
-                "events_per_s": len(latencies) / booked_for,
-            }
-            results[str(rate)] = figures
+            p50 = p99 = worst = float("nan")
+            if latencies:
+                p50, p99 = statistics.median(latencies), latencies[int(0.99 * (len(latencies) - 1))]
+                worst = latencies[-1]
             print(
-                f"| {rate:.0f}/s | {args.subscribers} | {figures['delivered']}/{expected} |"
-                f" {figures['p50_ms']:.1f} | {figures['p99_ms']:.1f} | {figures['max_ms']:.1f} |"
-                f" {figures['events_per_s']:.0f} |",
+                f"| {rate:.0f}/s | {args.subscribers} | {len(latencies)}/{expected} |"
+                f" {p50:.1f} | {p99:.1f} | {worst:.1f} | {len(latencies) / booked_for:.0f} |",
                 flush=True,
             )
         await conn.close()
-        server.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(30):
-            await server.wait()
-        drain.cancel()
-    finally:
-        if server.returncode is None:
-            server.kill()
-            await server.wait()
-    return results
 
 
 # ---------------------------------------------------------------------------- main
 
 
-def machine() -> str:
-    model = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return (
-        f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({model}),"
-        f" Python {platform.python_version()}"
-    )
-
-
-async def run(server_url: str, args: argparse.Namespace) -> None:
-    owner, app = await prepare(server_url)
-    conn = await asyncpg.connect(to_libpq(owner))
-    version = await conn.fetchval("SHOW server_version")
-    settings = {s: await conn.fetchval(f"SHOW {s}") for s in ("fsync", "synchronous_commit")}
-    await conn.close()
-    print(f"machine: {machine()}; PostgreSQL {version} {settings}")
+async def run(server_url: str, folder: Path, args: argparse.Namespace) -> None:
+    owner = await prepare_database(server_url, BENCH_DB)
+    app = with_user(owner, "slotwise_app")
+    print(f"machine: {machine()}\n{await postgres(owner)}")
     if args.part in ("throughput", "all"):
         await throughput(owner, app, args)
     if args.part in ("latency", "all"):
         print("\n## commit -> SSE receipt latency (1 business, outbox mode)\n")
         print("| bookings | subscribers | delivered | p50 ms | p99 ms | max ms | events/s |")
         print("|---|---|---|---|---|---|---|")
-        await latency(owner, app, args)
+        await latency(owner, app, folder, args)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -478,22 +400,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             subscribe_all("127.0.0.1", args.port, args.slug, args.subscribers, Path(args.out))
         )
         return
-    url = os.environ.get("DATABASE_URL") or os.environ.get("SLOTWISE_DATABASE_URL")
-    if url:
-        asyncio.run(run(url, args))
-        return
-    from slotwise.db.embedded import start_embedded
-
-    folder = Path(tempfile.mkdtemp(prefix="slotwise-bench-live-"))
-    try:
-        handle = start_embedded(folder)
-        try:
-            asyncio.run(run(handle.get_uri(), args))
-        finally:
-            handle.cleanup()
-    finally:
-        if not args.keep:
-            shutil.rmtree(folder, ignore_errors=True)
+    with database_server(keep=args.keep) as (server_url, folder):
+        asyncio.run(run(server_url, folder, args))
 
 
 if __name__ == "__main__":

@@ -23,11 +23,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -40,32 +37,18 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from _common import database_server, machine, postgres, prepare_database  # noqa: E402
+
 from slotwise.app import create_app  # noqa: E402
 from slotwise.auth.deps import CurrentMember, MemberDep  # noqa: E402
 from slotwise.auth.passwords import hash_password  # noqa: E402
 from slotwise.auth.tokens import issue_token  # noqa: E402
-from slotwise.db import migrate  # noqa: E402
 from slotwise.db.database import Database  # noqa: E402
-from slotwise.db.urls import to_libpq, with_database, with_user  # noqa: E402
+from slotwise.db.urls import to_libpq, with_user  # noqa: E402
 from slotwise.settings import Settings  # noqa: E402
 
 BENCH_DB = "slotwise_bench_staff"
 PASSWORD = "bench password 123"
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()}"
-    )
 
 
 async def seed(conn: asyncpg.Connection) -> dict[str, Any]:
@@ -143,16 +126,8 @@ async def measure(
     return len(latencies) / elapsed, statistics.median(ordered) * 1000, p95 * 1000
 
 
-async def run(owner_url: str, seconds: float, clients: int) -> None:
-    admin = await asyncpg.connect(to_libpq(with_database(owner_url, "postgres")))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{BENCH_DB}"')
-        server_version = await admin.fetchval("SHOW server_version")
-    finally:
-        await admin.close()
-    owner = with_database(owner_url, BENCH_DB)
-    await migrate.upgrade(owner)
+async def run(server_url: str, seconds: float, clients: int) -> None:
+    owner = await prepare_database(server_url, BENCH_DB)
     conn = await asyncpg.connect(to_libpq(owner))
     try:
         seeded = await seed(conn)
@@ -212,7 +187,7 @@ async def run(owner_url: str, seconds: float, clients: int) -> None:
             min(clients, os.cpu_count() or 1),
         ),
     ]
-    print(f"machine: {machine()}; PostgreSQL {server_version}")
+    print(f"machine: {machine()}\n{await postgres(owner)}")
     print(f"{seconds:g} s per case after 3 warm-up calls, in-process ASGI (httpx)\n")
     print(f"{'case':34} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}")
     async with app.router.lifespan_context(app):
@@ -232,22 +207,8 @@ def main() -> None:
         "--keep", action="store_true", help="keep the temporary embedded server's folder"
     )
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL") or os.environ.get("SLOTWISE_DATABASE_URL")
-    if url:
-        asyncio.run(run(url, args.seconds, args.clients))
-        return
-    from slotwise.db.embedded import start_embedded
-
-    folder = Path(tempfile.mkdtemp(prefix="slotwise-bench-"))
-    try:
-        handle = start_embedded(folder)
-        try:
-            asyncio.run(run(handle.get_uri(), args.seconds, args.clients))
-        finally:
-            handle.cleanup()
-    finally:
-        if not args.keep:
-            shutil.rmtree(folder, ignore_errors=True)
+    with database_server(keep=args.keep) as (server_url, _folder):
+        asyncio.run(run(server_url, args.seconds, args.clients))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from _common import machine
+
 PROBE = """
 import sys, time
 from pathlib import Path
@@ -37,6 +41,7 @@ def _show(values: list[float]) -> str:
 
 
 def main(rounds: int = 5) -> None:
+    print(f"machine: {machine()}")
     cold: list[float] = []
     warm: list[float] = []
     with tempfile.TemporaryDirectory(prefix="slotwise-bench-", dir="/tmp") as tmp:
