@@ -91,3 +91,27 @@ async def test_after_an_invalidation_the_most_asked_answers_are_computed_again(
     professional = business.professional_ids[0]
     assert start.isoformat() not in starts(rewarmed, professional)
     assert (start + timedelta(minutes=30)).isoformat() in starts(rewarmed, professional)
+
+
+async def test_stop_ends_a_warmer_that_swallowed_a_cancellation(database: Database) -> None:
+    app = create_app(_test_settings(), database=database)
+    async with app.router.lifespan_context(app):
+        warmer = app.state.warmer
+        await warmer.stop()  # the real task ends at the first cancellation
+        waiting, ignored = asyncio.Event(), asyncio.Event()
+
+        async def stubborn() -> None:
+            # Like a request path that catches the CancelledError and carries on.
+            try:
+                waiting.set()
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                ignored.set()
+            await asyncio.Event().wait()
+
+        warmer._task = asyncio.create_task(stubborn())
+        await waiting.wait()
+        async with asyncio.timeout(10):
+            await warmer.stop()
+        assert ignored.is_set()
+        assert warmer._task is None

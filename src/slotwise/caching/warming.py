@@ -11,7 +11,6 @@ shutdown."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
@@ -34,6 +33,7 @@ log = structlog.get_logger(__name__)
 
 WARM_DAYS = 7
 MAX_SERVICES = 20
+STOP_RETRY_SECONDS = 1.0  # between cancellations of a warmer that has not ended yet
 
 
 class Warmer:
@@ -64,12 +64,18 @@ class Warmer:
             log.warning("cache_warm_slow", waited_seconds=wait_seconds)
 
     async def stop(self) -> None:
+        """Cancel the warmer until it has ended. Once is not always enough: a cancellation
+        that lands in a request path which swallows it (seen in a test teardown: the task
+        left "cancelling" but back waiting for work) would otherwise hang shutdown."""
         self._cache.on_invalidated = None
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        if task is None:
+            return
+        while not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=STOP_RETRY_SECONDS)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("cache_warm_crashed", error=type(task.exception()).__name__)
 
     def schedule(self, tenant_id: UUID) -> None:
         """An answer of ``tenant_id`` was invalidated: re-warm it if it is among the hot."""
