@@ -21,7 +21,7 @@ from slotwise.auth.schemas import (
     TokenRead,
 )
 from slotwise.core.deps import DatabaseDep, SettingsDep
-from slotwise.core.problems import openapi_error_responses
+from slotwise.core.problems import STAFF_ERROR_STATUSES, openapi_error_responses
 from slotwise.core.ratelimit import (
     LoginRateLimitDep,
     PasswordRateLimitDep,
@@ -30,7 +30,6 @@ from slotwise.core.ratelimit import (
 from slotwise.errors import InvalidCredentials
 
 # Answers any operation can give: hardening (413/415), validation, auth, limits, overload.
-_COMMON = (400, 401, 403, 404, 413, 415, 422, 429, 503)
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 members_router = APIRouter(prefix="/api/v1/members", tags=["members"])
@@ -40,7 +39,7 @@ members_router = APIRouter(prefix="/api/v1/members", tags=["members"])
     "/signup",
     status_code=status.HTTP_201_CREATED,
     summary="Create a business and its owner account; returns a token",
-    responses=openapi_error_responses(*_COMMON, 409),
+    responses=openapi_error_responses(*STAFF_ERROR_STATUSES, 409),
 )
 async def signup(
     body: SignupCreate, database: DatabaseDep, settings: SettingsDep, _: SignupRateLimitDep
@@ -68,7 +67,7 @@ async def signup(
         "`invalid_credentials`). Without `slug`, the oldest business of the account is "
         "chosen; `businesses` lists all of them."
     ),
-    responses=openapi_error_responses(*_COMMON),
+    responses=openapi_error_responses(*STAFF_ERROR_STATUSES),
 )
 async def login(
     body: LoginCreate, database: DatabaseDep, settings: SettingsDep, _: LoginRateLimitDep
@@ -97,7 +96,7 @@ async def login(
 @router.get(
     "/me",
     summary="The signed-in member and his business",
-    responses=openapi_error_responses(*_COMMON),
+    responses=openapi_error_responses(*STAFF_ERROR_STATUSES),
 )
 async def me(member: MemberDep, database: DatabaseDep) -> MeRead:
     async with database.transaction(member.tenant_id, user_id=member.user_id) as conn:
@@ -107,7 +106,7 @@ async def me(member: MemberDep, database: DatabaseDep) -> MeRead:
 @router.post(
     "/password",
     summary="Change the caller's password; returns a new token (older tokens stop working)",
-    responses=openapi_error_responses(*_COMMON, 409),
+    responses=openapi_error_responses(*STAFF_ERROR_STATUSES, 409),
 )
 async def change_password(
     body: PasswordUpdate,
@@ -133,7 +132,7 @@ async def change_password(
 @members_router.get(
     "",
     summary="Members of the business (owner or manager)",
-    responses=openapi_error_responses(*_COMMON),
+    responses=openapi_error_responses(*STAFF_ERROR_STATUSES),
 )
 async def list_members(member: ManagerDep, database: DatabaseDep) -> list[MemberRead]:
     async with database.transaction(member.tenant_id, user_id=member.user_id) as conn:
@@ -145,7 +144,7 @@ async def list_members(member: ManagerDep, database: DatabaseDep) -> list[Member
     status_code=status.HTTP_201_CREATED,
     summary="Create a manager or staff account in the business",
     description="An email that already has an account answers 409 `email_taken`.",
-    responses=openapi_error_responses(*_COMMON, 409),
+    responses=openapi_error_responses(*STAFF_ERROR_STATUSES, 409),
 )
 async def create_member(
     body: MemberCreate, member: ManagerDep, database: DatabaseDep
@@ -165,7 +164,7 @@ async def create_member(
     "/{user_id}",
     summary="Change a member's role, linked professional or name",
     description="Only owners change owners or grant the owner role; the last owner stays.",
-    responses=openapi_error_responses(*_COMMON, 409),
+    responses=openapi_error_responses(*STAFF_ERROR_STATUSES, 409),
 )
 async def update_member(
     user_id: UUID, body: MemberUpdate, member: ManagerDep, database: DatabaseDep
@@ -180,7 +179,7 @@ async def update_member(
     "/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove a member; his tokens stop working at once",
-    responses=openapi_error_responses(*_COMMON, 409),
+    responses=openapi_error_responses(*STAFF_ERROR_STATUSES, 409),
 )
 async def remove_member(user_id: UUID, member: ManagerDep, database: DatabaseDep) -> Response:
     async def work(conn: AsyncConnection) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from uuid import UUID
 
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.concurrency import run_in_threadpool
 
@@ -27,7 +26,7 @@ from slotwise.auth.schemas import (
     UserRead,
 )
 from slotwise.auth.tokens import issue_token, password_stamp, token_expires_at
-from slotwise.db.constraints import is_refusal, problem_for
+from slotwise.db.constraints import refusals
 from slotwise.errors import (
     AppError,
     Conflict,
@@ -94,7 +93,7 @@ async def create_business(
 ) -> None:
     """Tenant, owner account and owner membership; the transaction must act as that tenant
     and that user (the RLS insert policies of ``tenants`` and ``users``)."""
-    try:
+    with refusals(_ACCOUNT_CONSTRAINTS):
         await repository.insert_tenant(
             conn,
             tenant_id=tenant_id,
@@ -114,10 +113,6 @@ async def create_business(
         await repository.insert_membership(
             conn, tenant_id=tenant_id, user_id=user_id, role="owner", professional_id=None
         )
-    except DBAPIError as exc:
-        if is_refusal(exc):
-            raise problem_for(exc, _ACCOUNT_CONSTRAINTS) from exc
-        raise
 
 
 def choose_membership(
@@ -215,7 +210,7 @@ async def create_member(
     """A new account and its membership in the actor's business."""
     if not actor.is_manager:
         raise Forbidden()
-    try:
+    with refusals(_ACCOUNT_CONSTRAINTS):
         await repository.create_member_account(
             conn,
             user_id=user_id,
@@ -225,10 +220,6 @@ async def create_member(
             role=data.role,
             professional_id=data.professional_id,
         )
-    except DBAPIError as exc:
-        if is_refusal(exc):
-            raise problem_for(exc, _ACCOUNT_CONSTRAINTS) from exc
-        raise
     return _member_read(await _member_of(conn, actor.tenant_id, user_id))
 
 
@@ -258,16 +249,12 @@ async def update_member(
     ):
         raise LastOwner()
     professional_id = changes.get("professional_id", target.professional_id)
-    try:
+    with refusals(_ACCOUNT_CONSTRAINTS):
         await repository.update_membership(
             conn, actor.tenant_id, user_id, role=role, professional_id=professional_id
         )
         if "name" in changes:
             await repository.update_user_name(conn, user_id, changes["name"])
-    except DBAPIError as exc:
-        if is_refusal(exc):
-            raise problem_for(exc, _ACCOUNT_CONSTRAINTS) from exc
-        raise
     return _member_read(await _member_of(conn, actor.tenant_id, user_id))
 
 

@@ -26,7 +26,12 @@ from slotwise.booking.schemas import (
 )
 from slotwise.booking.tokens import TOKEN_LENGTH
 from slotwise.core.deps import DatabaseDep, SettingsDep, TenantResolverDep
-from slotwise.core.problems import openapi_error_responses, request_locale
+from slotwise.core.problems import (
+    PUBLIC_ERROR_STATUSES,
+    STAFF_ERROR_STATUSES,
+    openapi_error_responses,
+    request_locale,
+)
 from slotwise.core.ratelimit import PublicRateLimitDep
 from slotwise.errors import NotFound
 
@@ -34,8 +39,6 @@ public_router = APIRouter(prefix="/api/v1/public", tags=["public booking"])
 staff_router = APIRouter(prefix="/api/v1/appointments", tags=["appointments"])
 
 # Answers any operation may give: hardening (413/415), validation, limits, overload.
-_COMMON = (400, 404, 413, 415, 422, 429, 503)
-_STAFF = (*_COMMON, 401, 403)
 
 _ETAG_HEADER = {
     "ETag": {
@@ -131,7 +134,7 @@ async def _idempotent(request: Request, key: str | None) -> service.IdempotentRe
     "/businesses/{slug}",
     summary="A business's public profile: policy, active services and professionals",
     response_model=BusinessProfileRead,
-    responses=openapi_error_responses(*_COMMON),
+    responses=openapi_error_responses(*PUBLIC_ERROR_STATUSES),
 )
 async def get_business(
     slug: Slug, database: DatabaseDep, tenants: TenantResolverDep, _limit: PublicRateLimitDep
@@ -153,7 +156,7 @@ async def get_business(
     response_model=BookingRead,
     responses={
         **_documented(201, "Booked", location=True),
-        **openapi_error_responses(*_COMMON, 409),
+        **openapi_error_responses(*PUBLIC_ERROR_STATUSES, 409),
     },
 )
 async def create_booking(
@@ -181,7 +184,10 @@ async def create_booking(
     "/bookings/{booking_id}",
     summary="A booking, through its manage link",
     response_model=ManagedBookingRead,
-    responses={**_documented(200, "The booking"), **openapi_error_responses(*_COMMON)},
+    responses={
+        **_documented(200, "The booking"),
+        **openapi_error_responses(*PUBLIC_ERROR_STATUSES),
+    },
 )
 async def get_booking(
     booking_id: BookingId,
@@ -200,7 +206,7 @@ async def get_booking(
     response_model=ManagedBookingRead,
     responses={
         **_documented(200, "Cancelled"),
-        **openapi_error_responses(*_COMMON, 412, 428),
+        **openapi_error_responses(*PUBLIC_ERROR_STATUSES, 412, 428),
     },
 )
 async def cancel_booking(
@@ -224,7 +230,7 @@ async def cancel_booking(
     response_model=ManagedBookingRead,
     responses={
         **_documented(200, "Moved"),
-        **openapi_error_responses(*_COMMON, 409, 412, 428),
+        **openapi_error_responses(*PUBLIC_ERROR_STATUSES, 409, 412, 428),
     },
 )
 async def reschedule_booking(
@@ -256,7 +262,7 @@ AppointmentId = Annotated[UUID, Path(description="The appointment's id.")]
         "appointments only."
     ),
     response_model=AppointmentPage,
-    responses=openapi_error_responses(*_STAFF),
+    responses=openapi_error_responses(*STAFF_ERROR_STATUSES),
 )
 async def list_appointments(
     member: MemberDep,
@@ -303,7 +309,7 @@ async def list_appointments(
     response_model=AppointmentRead,
     responses={
         **_documented(201, "Booked", location=True),
-        **openapi_error_responses(*_STAFF, 409),
+        **openapi_error_responses(*STAFF_ERROR_STATUSES, 409),
     },
 )
 async def create_appointment(
@@ -324,7 +330,10 @@ async def create_appointment(
     "/{appointment_id}",
     summary="One appointment",
     response_model=AppointmentRead,
-    responses={**_documented(200, "The appointment"), **openapi_error_responses(*_STAFF)},
+    responses={
+        **_documented(200, "The appointment"),
+        **openapi_error_responses(*STAFF_ERROR_STATUSES),
+    },
 )
 async def get_appointment(
     appointment_id: AppointmentId, member: MemberDep, database: DatabaseDep
@@ -339,7 +348,7 @@ async def get_appointment(
     response_model=AppointmentRead,
     responses={
         **_documented(200, "Changed"),
-        **openapi_error_responses(*_STAFF, 409, 412, 428),
+        **openapi_error_responses(*STAFF_ERROR_STATUSES, 409, 412, 428),
     },
 )
 async def update_appointment(
@@ -374,7 +383,7 @@ def _status_route(action: service.Action, summary: str) -> None:
         response_model=AppointmentRead,
         responses={
             **_documented(200, "Changed"),
-            **openapi_error_responses(*_STAFF, 412, 428),
+            **openapi_error_responses(*STAFF_ERROR_STATUSES, 412, 428),
         },
     )
 

@@ -25,7 +25,6 @@ from typing import Any, Final, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
@@ -58,8 +57,8 @@ from slotwise.booking.schemas import (
 from slotwise.booking.tokens import issue_manage_token, read_manage_token
 from slotwise.core.problems import problem_response
 from slotwise.customers.phones import normalize_phone, phone_region
-from slotwise.db.constraints import EXCLUSION, is_refusal, problem_for
-from slotwise.db.database import Database, sqlstate_of
+from slotwise.db.constraints import refusals
+from slotwise.db.database import Database
 from slotwise.errors import (
     AppError,
     BeyondHorizon,
@@ -132,13 +131,6 @@ _BY_CONSTRAINT: Final[dict[str, Callable[[], AppError]]] = {
     "fk_appointments_professional": lambda: _field_error("professional_id", NO_SUCH_PROFESSIONAL),
     "fk_appointments_service": lambda: _field_error("service_id", NO_SUCH_SERVICE),
 }
-
-
-def refusal_of(exc: DBAPIError) -> AppError:
-    """A database refusal of a booking statement as the problem the client gets."""
-    if sqlstate_of(exc) == EXCLUSION:
-        return SlotUnavailable()
-    return problem_for(exc, _BY_CONSTRAINT)
 
 
 def etag(version: int) -> str:
@@ -254,7 +246,7 @@ async def _insert(
     customer: UUID | repository.CustomerFields,
     now: datetime,
 ) -> repository.BookAttempt:
-    try:
+    with refusals(_BY_CONSTRAINT):
         return await repository.book(
             conn,
             professional_id=professional_id,
@@ -266,10 +258,6 @@ async def _insert(
             source=plan.source,
             check_rules=plan.check_rules,
         )
-    except DBAPIError as exc:
-        if is_refusal(exc):
-            raise refusal_of(exc) from exc
-        raise
 
 
 def _refusal(attempt: repository.BookAttempt) -> AppError:
@@ -749,7 +737,7 @@ async def _move(
         )
         if rejection is not None:
             raise _REJECTIONS.get(rejection, SlotUnavailable)()
-    try:
+    with refusals(_BY_CONSTRAINT):
         version_now = await repository.move(
             conn,
             appointment_id=appointment_id,
@@ -759,10 +747,6 @@ async def _move(
             start=to.start,
             notes=notes,
         )
-    except DBAPIError as exc:
-        if is_refusal(exc):
-            raise refusal_of(exc) from exc
-        raise
     if version_now is None:  # the row is locked, so only the service can be missing
         raise _field_error("service_id", NO_SUCH_SERVICE)
     return version_now
@@ -1066,14 +1050,10 @@ async def change_status(
         row = await _lock_visible(conn, member, appointment_id, if_match)
         if status not in TRANSITIONS.get(row.status, frozenset()):
             raise InvalidTransition()
-        try:
+        with refusals(_BY_CONSTRAINT):
             await repository.set_status(
                 conn, appointment_id=appointment_id, version=row.version, status=status
             )
-        except DBAPIError as exc:
-            if is_refusal(exc):
-                raise refusal_of(exc) from exc
-            raise
         updated = await repository.appointment(conn, appointment_id)
         assert updated is not None  # locked above
         return updated

@@ -42,14 +42,13 @@ from slotwise.catalog.schemas import (
 )
 from slotwise.core.deps import DatabaseDep
 from slotwise.core.fields import IsoDate, IsoInstant
-from slotwise.core.problems import openapi_error_responses
+from slotwise.core.problems import STAFF_ERROR_STATUSES, openapi_error_responses
 
 T = TypeVar("T")
 
 # Answers any operation can give: hardening (413/415), validation, auth, limits, overload.
-_COMMON = (400, 401, 403, 404, 413, 415, 422, 429, 503)
-_ERRORS = openapi_error_responses(*_COMMON)
-_CONFLICT_ERRORS = openapi_error_responses(*_COMMON, 409)
+_ERRORS = openapi_error_responses(*STAFF_ERROR_STATUSES)
+_CONFLICT_ERRORS = openapi_error_responses(*STAFF_ERROR_STATUSES, 409)
 
 router = APIRouter(prefix="/api/v1")
 

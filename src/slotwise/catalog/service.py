@@ -6,13 +6,11 @@ lock per tenant (and professional) so two concurrent PUTs never interleave their
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotwise.auth.deps import CurrentMember
@@ -50,7 +48,7 @@ from slotwise.catalog.schemas import (
     format_minutes,
     time_off_range_problem,
 )
-from slotwise.db.constraints import is_refusal, problem_for
+from slotwise.db.constraints import refusals
 from slotwise.errors import (
     AppError,
     ClosureExists,
@@ -79,17 +77,6 @@ _TIME_OFF_PROBLEMS: Problems = {
     "fk_time_off_professional": _field("professional_id", UNKNOWN_PROFESSIONAL),
     "ck_time_off_range": _field("end", END_BEFORE_START),
 }
-
-
-@contextmanager
-def _refusals(problems: Problems | None = None) -> Iterator[None]:
-    """Turns a database refusal inside the block into the matching problem."""
-    try:
-        yield
-    except DBAPIError as exc:
-        if is_refusal(exc):
-            raise problem_for(exc, problems) from exc
-        raise
 
 
 def _found(row: T | None) -> T:
@@ -131,7 +118,7 @@ async def create_service(
     conn: AsyncConnection, member: CurrentMember, data: ServiceCreate
 ) -> ServiceRead:
     require_manager(member)
-    with _refusals():
+    with refusals():
         row = await repository.insert_service(conn, member.tenant_id, data.model_dump())
     return ServiceRead(**row)
 
@@ -140,7 +127,7 @@ async def update_service(
     conn: AsyncConnection, member: CurrentMember, service_id: UUID, data: ServiceUpdate
 ) -> ServiceRead:
     require_manager(member)
-    with _refusals():
+    with refusals():
         row = await repository.update_row(
             conn, "services", member.tenant_id, service_id, data.changes()
         )
@@ -150,7 +137,7 @@ async def update_service(
 async def delete_service(conn: AsyncConnection, member: CurrentMember, service_id: UUID) -> None:
     """Refused (409 ``in_use``) while appointments reference it: deactivate it instead."""
     require_manager(member)
-    with _refusals(_SERVICE_PROBLEMS):
+    with refusals(_SERVICE_PROBLEMS):
         deleted = await repository.delete_row(conn, "services", member.tenant_id, service_id)
     if not deleted:
         raise NotFound()
@@ -215,7 +202,7 @@ async def create_professional(
 ) -> ProfessionalRead:
     require_manager(member)
     values = _empty_for_null(data.model_dump(), ProfessionalUpdate.NULLABLE)
-    with _refusals():
+    with refusals():
         professional_id = await repository.insert_professional(conn, member.tenant_id, values)
     return await get_professional(conn, member, professional_id)
 
@@ -225,7 +212,7 @@ async def update_professional(
 ) -> ProfessionalRead:
     require_manager(member)
     changes = _empty_for_null(data.changes(), ProfessionalUpdate.NULLABLE)
-    with _refusals():
+    with refusals():
         row = await repository.update_row(
             conn, "professionals", member.tenant_id, professional_id, changes
         )
@@ -239,7 +226,7 @@ async def delete_professional(
 ) -> None:
     """Refused (409 ``in_use``) while appointments reference him: deactivate instead."""
     require_manager(member)
-    with _refusals(_PROFESSIONAL_PROBLEMS):
+    with refusals(_PROFESSIONAL_PROBLEMS):
         deleted = await repository.delete_row(
             conn, "professionals", member.tenant_id, professional_id
         )
@@ -276,7 +263,7 @@ async def replace_offerings(
     ]
     if unknown:
         raise ValidationFailed(errors=unknown)
-    with _refusals(_OFFERING_PROBLEMS):
+    with refusals(_OFFERING_PROBLEMS):
         await repository.replace_offerings(
             conn, member.tenant_id, professional_id, data.service_ids
         )
@@ -307,7 +294,7 @@ async def _replace_hours(
 ) -> WeeklyHoursRead:
     await _claim_week(conn, member, professional_id, "hours")
     rows = [(item.weekday, item.start, item.end) for item in data.hours]
-    with _refusals():
+    with refusals():
         await repository.replace_hours(conn, member.tenant_id, professional_id, rows)
     return WeeklyHoursRead(hours=_weekly(rows))  # sorted as a read would be, by the schema
 
@@ -317,7 +304,7 @@ async def _replace_breaks(
 ) -> WeeklyBreaksRead:
     await _claim_week(conn, member, professional_id, "breaks")
     rows = [(item.weekday, item.start, item.end, item.label) for item in data.breaks]
-    with _refusals():
+    with refusals():
         await repository.replace_breaks(conn, member.tenant_id, professional_id, rows)
     return WeeklyBreaksRead(breaks=_breaks(rows))  # sorted as a read would be, by the schema
 
@@ -391,7 +378,7 @@ async def create_closure(
     conn: AsyncConnection, member: CurrentMember, data: ClosureCreate
 ) -> ClosureRead:
     require_manager(member)
-    with _refusals(_CLOSURE_PROBLEMS):
+    with refusals(_CLOSURE_PROBLEMS):
         row = await repository.insert_closure(conn, member.tenant_id, data.date, data.reason)
     return ClosureRead(**row)
 
@@ -400,7 +387,7 @@ async def update_closure(
     conn: AsyncConnection, member: CurrentMember, closure_id: UUID, data: ClosureUpdate
 ) -> ClosureRead:
     require_manager(member)
-    with _refusals(_CLOSURE_PROBLEMS):
+    with refusals(_CLOSURE_PROBLEMS):
         row = await repository.update_row(
             conn, "closures", member.tenant_id, closure_id, data.changes()
         )
@@ -444,7 +431,7 @@ async def replace_special_hours(
     require_manager(member)
     await repository.lock(conn, member.tenant_id, "special-hours", day)
     intervals = [(item.start, item.end) for item in data.intervals]
-    with _refusals():
+    with refusals():
         await repository.replace_special_hours(conn, member.tenant_id, day, intervals)
     # Sorted by the schema as a read would be.
     return _special_days([(day, start, end) for start, end in intervals])[0]
@@ -494,7 +481,7 @@ async def create_time_off(
     conn: AsyncConnection, member: CurrentMember, data: TimeOffCreate
 ) -> TimeOffRead:
     require_own_professional(member, data.professional_id)
-    with _refusals(_TIME_OFF_PROBLEMS):
+    with refusals(_TIME_OFF_PROBLEMS):
         row = await repository.insert_time_off(
             conn,
             member.tenant_id,
@@ -520,7 +507,7 @@ async def update_time_off(
     )
     if problem is not None:
         raise ValidationFailed(errors=[{"field": "end", "message": problem}])
-    with _refusals(_TIME_OFF_PROBLEMS):
+    with refusals(_TIME_OFF_PROBLEMS):
         row = await repository.update_row(
             conn,
             "time_off",
@@ -567,6 +554,6 @@ async def update_settings(
         changes.update(data.policy.changes())
     if not changes:
         return await get_settings(conn, member)
-    with _refusals():
+    with refusals():
         row = await repository.update_settings(conn, member.tenant_id, changes)
     return _settings(_found(row))

@@ -139,6 +139,13 @@ def allowed_methods(routes: Iterable[Any], path: str) -> set[str]:
     return found
 
 
+# What any public request may answer besides its own errors: bad or unreadable input, an
+# unknown business, oversize or non-JSON bodies, rate limits, an overloaded server.
+PUBLIC_ERROR_STATUSES = (400, 404, 413, 415, 422, 429, 503)
+# The same for staff requests, which also need a member's token with the right role.
+STAFF_ERROR_STATUSES = (*PUBLIC_ERROR_STATUSES, 401, 403)
+
+
 def openapi_error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries documenting problem+json answers."""
     out: dict[int | str, dict[str, Any]] = {}

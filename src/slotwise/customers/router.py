@@ -11,12 +11,11 @@ from pydantic import BeforeValidator, StringConstraints
 from slotwise.auth.deps import MemberDep
 from slotwise.core.deps import DatabaseDep
 from slotwise.core.fields import clean_line
-from slotwise.core.problems import openapi_error_responses
+from slotwise.core.problems import STAFF_ERROR_STATUSES, openapi_error_responses
 from slotwise.customers import service
 from slotwise.customers.schemas import CustomerCreate, CustomerPage, CustomerRead, CustomerUpdate
 
 # Answers any operation can give: hardening (413/415), validation, auth, limits, overload.
-_COMMON = (400, 401, 403, 404, 413, 415, 422, 429, 503)
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
 
@@ -31,7 +30,7 @@ SearchText = Annotated[
 @router.get(
     "",
     summary="Search customers (by name, email or phone), a page at a time",
-    responses=openapi_error_responses(*_COMMON),
+    responses=openapi_error_responses(*STAFF_ERROR_STATUSES),
 )
 async def search_customers(
     member: MemberDep,
@@ -53,7 +52,7 @@ async def search_customers(
     summary="Create a customer (email and/or phone)",
     description="A local phone number is read in the business's country (from its time "
     "zone); numbers of other countries need `+` and the country code.",
-    responses=openapi_error_responses(*_COMMON, 409),
+    responses=openapi_error_responses(*STAFF_ERROR_STATUSES, 409),
 )
 async def create_customer(
     body: CustomerCreate, member: MemberDep, database: DatabaseDep
@@ -65,7 +64,11 @@ async def create_customer(
     )
 
 
-@router.get("/{customer_id}", summary="Get a customer", responses=openapi_error_responses(*_COMMON))
+@router.get(
+    "/{customer_id}",
+    summary="Get a customer",
+    responses=openapi_error_responses(*STAFF_ERROR_STATUSES),
+)
 async def get_customer(customer_id: UUID, member: MemberDep, database: DatabaseDep) -> CustomerRead:
     return await database.run(
         lambda conn: service.get_customer(conn, member, customer_id),
@@ -77,7 +80,7 @@ async def get_customer(customer_id: UUID, member: MemberDep, database: DatabaseD
 @router.patch(
     "/{customer_id}",
     summary="Change a customer",
-    responses=openapi_error_responses(*_COMMON, 409),
+    responses=openapi_error_responses(*STAFF_ERROR_STATUSES, 409),
 )
 async def update_customer(
     customer_id: UUID, body: CustomerUpdate, member: MemberDep, database: DatabaseDep

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotwise.auth.deps import CurrentMember
@@ -21,7 +20,7 @@ from slotwise.customers.schemas import (
     CustomerRead,
     CustomerUpdate,
 )
-from slotwise.db.constraints import is_refusal, problem_for
+from slotwise.db.constraints import refusals
 from slotwise.errors import CustomerEmailTaken, NotFound, ValidationFailed
 
 _PROBLEMS = {"uq_customers_email": CustomerEmailTaken}
@@ -65,12 +64,8 @@ async def create_customer(
     values = data.model_dump()
     if data.phone is not None:
         values["phone"] = await _phone(conn, member.tenant_id, data.phone)
-    try:
+    with refusals(_PROBLEMS):
         row = await repository.insert(conn, member.tenant_id, values)
-    except DBAPIError as exc:
-        if is_refusal(exc):
-            raise problem_for(exc, _PROBLEMS) from exc
-        raise
     return CustomerRead(**row)
 
 
@@ -86,12 +81,8 @@ async def update_customer(
     if email is None and phone is None:
         field = "email" if "email" in changes else "phone"
         raise ValidationFailed(errors=[{"field": field, "message": NEED_CONTACT}])
-    try:
+    with refusals(_PROBLEMS):
         row = await repository.update(conn, member.tenant_id, customer_id, changes)
-    except DBAPIError as exc:
-        if is_refusal(exc):
-            raise problem_for(exc, _PROBLEMS) from exc
-        raise
     if row is None:
         raise NotFound()
     return CustomerRead(**row)

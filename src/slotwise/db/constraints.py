@@ -5,7 +5,8 @@ still gets a 4xx with a stable code, never a 500."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 
 from sqlalchemy.exc import DBAPIError
 
@@ -46,3 +47,17 @@ def problem_for(
     if state in (UNIQUE, EXCLUSION):
         return Conflict()
     return ValidationFailed()
+
+
+@contextmanager
+def refusals(
+    by_constraint: Mapping[str, Callable[[], AppError]] | None = None,
+) -> Iterator[None]:
+    """Around the statements of a write: a database refusal inside the block becomes the
+    matching problem (``problem_for``); any other failure goes on unchanged."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if is_refusal(exc):
+            raise problem_for(exc, by_constraint) from exc
+        raise

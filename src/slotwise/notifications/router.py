@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotwise.auth.deps import ManagerDep
 from slotwise.core.deps import DatabaseDep, SettingsDep
-from slotwise.core.problems import openapi_error_responses
+from slotwise.core.problems import STAFF_ERROR_STATUSES, openapi_error_responses
 from slotwise.notifications import service
 from slotwise.notifications.schemas import (
     OutboxPage,
@@ -25,8 +25,6 @@ from slotwise.notifications.schemas import (
 )
 from slotwise.notifications.webhooks import check_webhook_url
 
-_COMMON = (400, 401, 403, 404, 413, 415, 422, 429, 503)
-
 outbox_router = APIRouter(prefix="/api/v1/outbox", tags=["notifications"])
 webhooks_router = APIRouter(prefix="/api/v1/webhooks", tags=["notifications"])
 
@@ -38,7 +36,7 @@ webhooks_router = APIRouter(prefix="/api/v1/webhooks", tags=["notifications"])
         "Newest first. `status=dead` lists the messages that kept failing and were parked; "
         "`POST /api/v1/outbox/{id}/retry` sends one again. `counts` covers the whole outbox."
     ),
-    responses=openapi_error_responses(*_COMMON),
+    responses=openapi_error_responses(*STAFF_ERROR_STATUSES),
 )
 async def list_outbox(
     member: ManagerDep,
@@ -63,7 +61,7 @@ async def list_outbox(
     "/{outbox_id}/retry",
     summary="Send a dead message again (a fresh set of attempts, due now)",
     description="Only `dead` messages can be retried: others answer 409 `outbox_not_retryable`.",
-    responses=openapi_error_responses(*_COMMON, 409),
+    responses=openapi_error_responses(*STAFF_ERROR_STATUSES, 409),
 )
 async def retry_outbox(outbox_id: UUID, member: ManagerDep, database: DatabaseDep) -> OutboxRead:
     async def work(conn: AsyncConnection) -> OutboxRead:
@@ -75,7 +73,7 @@ async def retry_outbox(outbox_id: UUID, member: ManagerDep, database: DatabaseDe
 @webhooks_router.get(
     "",
     summary="Outgoing webhooks of the business",
-    responses=openapi_error_responses(*_COMMON),
+    responses=openapi_error_responses(*STAFF_ERROR_STATUSES),
 )
 async def list_webhooks(member: ManagerDep, database: DatabaseDep) -> list[WebhookRead]:
     async with database.transaction(member.tenant_id, user_id=member.user_id) as conn:
@@ -93,7 +91,7 @@ async def list_webhooks(member: ManagerDep, database: DatabaseDep) -> list[Webho
         "`X-Slotwise-Event`; `X-Slotwise-Delivery` is the delivery id (stable across "
         "retries). Only http(s) URLs on public addresses are accepted."
     ),
-    responses=openapi_error_responses(*_COMMON, 409),
+    responses=openapi_error_responses(*STAFF_ERROR_STATUSES, 409),
 )
 async def create_webhook(
     body: WebhookCreate, member: ManagerDep, database: DatabaseDep, settings: SettingsDep
@@ -109,7 +107,7 @@ async def create_webhook(
 @webhooks_router.get(
     "/{webhook_id}",
     summary="One webhook (without its secret)",
-    responses=openapi_error_responses(*_COMMON),
+    responses=openapi_error_responses(*STAFF_ERROR_STATUSES),
 )
 async def get_webhook(webhook_id: UUID, member: ManagerDep, database: DatabaseDep) -> WebhookRead:
     async with database.transaction(member.tenant_id, user_id=member.user_id) as conn:
@@ -121,7 +119,7 @@ async def get_webhook(webhook_id: UUID, member: ManagerDep, database: DatabaseDe
     summary="Change a webhook's URL, description or state, or rotate its secret",
     description="With `rotate_secret: true` the answer holds the new secret.",
     response_model=WebhookSecretRead | WebhookRead,
-    responses=openapi_error_responses(*_COMMON, 409),
+    responses=openapi_error_responses(*STAFF_ERROR_STATUSES, 409),
 )
 async def update_webhook(
     webhook_id: UUID,
@@ -143,7 +141,7 @@ async def update_webhook(
     "/{webhook_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a webhook and its deliveries not yet made",
-    responses=openapi_error_responses(*_COMMON),
+    responses=openapi_error_responses(*STAFF_ERROR_STATUSES),
 )
 async def delete_webhook(webhook_id: UUID, member: ManagerDep, database: DatabaseDep) -> Response:
     async def work(conn: AsyncConnection) -> None:
