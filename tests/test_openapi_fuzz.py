@@ -16,7 +16,6 @@ import asyncio
 import os
 import socket
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -43,26 +42,25 @@ GROUPS = (
 
 
 @pytest.fixture
-def listening_socket() -> Iterator[socket.socket]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    yield sock
-    sock.close()
+def port() -> int:
+    """A free loopback port for uvicorn. (Not an inherited socket with ``--fd``: uvicorn
+    takes it for a Unix one and leaves Nagle's algorithm on, adding the client's 40 ms
+    delayed ACK to every keep-alive answer.)"""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 async def test_schemathesis_finds_nothing(
     database_urls: DatabaseUrls,
     owner_conn: asyncpg.Connection,
-    listening_socket: socket.socket,
+    port: int,
     tmp_path: Path,
 ) -> None:
     rows = await make_tenant(owner_conn, timezone="America/New_York")
     user_id, _ = await make_member(owner_conn, rows.tenant_id, "owner")
     settings = Settings(environment="test", secret_key=SECRET)
     authorization = bearer(settings, user_id, rows.tenant_id)["Authorization"]
-    port = listening_socket.getsockname()[1]
     env = {
         **os.environ,
         "SLOTWISE_DATABASE_URL": database_urls.owner,
@@ -83,13 +81,14 @@ async def test_schemathesis_finds_nothing(
         "uvicorn",
         "slotwise.app:create_app",
         "--factory",
-        "--fd",
-        str(listening_socket.fileno()),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
         "--log-level",
         "warning",
         env=env,
         cwd=tmp_path,
-        pass_fds=(listening_socket.fileno(),),
     )
     base = [
         str(SCHEMATHESIS),
