@@ -70,7 +70,7 @@ async def test_alternatives_nearest_first_same_professional_first(
     first = rows.professional_ids[0]
     await make_appointment(owner_conn, rows, at("10:00"), professional_index=0)
     async with database.transaction(rows.tenant_id) as conn:
-        found = await service.alternatives(
+        alternatives = await service.alternatives(
             conn,
             rows.tenant_id,
             service_id=rows.service_ids[0],
@@ -79,6 +79,8 @@ async def test_alternatives_nearest_first_same_professional_first(
             now=NOW,
             exclude=at("10:00"),
         )
+    assert alternatives.timezone == TZ
+    found = alternatives.slots
     assert len(found) == 5
     assert [s.start for s in found[:4]] == [at("09:30"), at("10:30"), at("09:15"), at("10:45")]
     assert all(first in s.professional_ids for s in found[:4])
@@ -93,7 +95,7 @@ async def test_alternatives_reach_the_next_open_days(
         "INSERT INTO closures (tenant_id, date) VALUES ($1, $2)", rows.tenant_id, DAY
     )
     async with database.transaction(rows.tenant_id) as conn:
-        found = await service.alternatives(
+        alternatives = await service.alternatives(
             conn,
             rows.tenant_id,
             service_id=rows.service_ids[0],
@@ -102,6 +104,7 @@ async def test_alternatives_reach_the_next_open_days(
             now=NOW,
             limit=4,
         )
+    found = alternatives.slots
     assert [s.start for s in found] == [
         at("11:30", DAY - timedelta(days=1)),  # 22 h 30 min before
         at("11:15", DAY - timedelta(days=1)),  # 22 h 45 min before

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -106,6 +107,14 @@ async def list_availability(
     return to_read(rules, query.service_id, days)
 
 
+class Alternatives(NamedTuple):
+    """Slots near a lost start, and the business's zone (which the rules already carry) to
+    show them in."""
+
+    timezone: str
+    slots: list[Slot]
+
+
 async def alternatives(
     conn: AsyncConnection,
     tenant_id: UUID,
@@ -116,7 +125,7 @@ async def alternatives(
     now: datetime,
     exclude: datetime | None = None,
     limit: int = 5,
-) -> list[Slot]:
+) -> Alternatives:
     """Up to ``limit`` slots nearest to ``around`` (same professional first, then anyone),
     for a conflict answer; runs in the caller's transaction."""
     centre = around.astimezone(UTC).date()
@@ -129,7 +138,7 @@ async def alternatives(
         date_to=centre + margin,
         now=now,
     )
-    return engine.nearest_alternatives(
+    slots = engine.nearest_alternatives(
         rules,
         service_id,
         professional_id,
@@ -139,6 +148,7 @@ async def alternatives(
         search_days=ALTERNATIVE_SEARCH_DAYS,
         exclude=exclude,
     )
+    return Alternatives(rules.timezone, slots)
 
 
 async def choose_professional(

@@ -335,7 +335,7 @@ async def _alternatives(
     conn: AsyncConnection, tenant_id: UUID, spot: _Spot, now: datetime
 ) -> list[dict[str, Any]]:
     try:
-        slots = await availability.alternatives(
+        found = await availability.alternatives(
             conn,
             tenant_id,
             service_id=spot.service_id,
@@ -346,8 +346,7 @@ async def _alternatives(
         )
     except AppError:
         return []
-    zone = await repository.tenant_timezone(conn)
-    return [_slot_json(slot, zone or "UTC") for slot in slots]
+    return [_slot_json(slot, found.timezone) for slot in found.slots]
 
 
 async def _alternatives_after(
