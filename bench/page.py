@@ -38,8 +38,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from _common import database_server, machine, prepare_database, serving  # noqa: E402
 
 from slotwise.db.urls import with_user  # noqa: E402
-from slotwise.demo.seed import SERVICES, _id, seed_demo  # noqa: E402
-from slotwise.settings import Settings  # noqa: E402
+from slotwise.demo.seed import SERVICES, demo_id, seed_demo  # noqa: E402
 
 CHROMIUM = os.environ.get("SLOTWISE_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -101,8 +100,8 @@ async def _measure(url: str, loads: int) -> list[dict[str, float]]:
 
 async def run(server_url: str, folder: Path, loads: int) -> None:
     owner = await prepare_database(server_url, DATABASE)
-    await seed_demo(with_user(owner, "slotwise_app"), Settings(environment="test"))
-    haircut = _id(SERVICES[0][0])
+    await seed_demo(with_user(owner, "slotwise_app"))
+    haircut = demo_id(SERVICES[0][0])
     # The server in its own process, as deployed (not sharing an event loop with Playwright).
     async with serving(owner, folder) as served:
         pages = {

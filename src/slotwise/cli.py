@@ -97,7 +97,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         _check_port_free(args.host, args.port)
     server = _prepare_database(settings)
     assert isinstance(server, DatabaseServer)
-    login = asyncio.run(seed_demo(server.urls.app, settings))
+    login = asyncio.run(seed_demo(server.urls.app))
     print(f"Demo business ready: http://{args.host}:{args.port}/b/demo", flush=True)
     print(f"Staff dashboard:     http://{args.host}:{args.port}/app", flush=True)
     print(f"Owner login:         {login.email} / {login.password}", flush=True)

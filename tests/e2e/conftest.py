@@ -67,7 +67,7 @@ async def live_server(database: Database, database_urls: DatabaseUrls) -> AsyncI
     port = listener.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     settings = _test_settings(base_url=url)
-    await seed_demo(database_urls.app, settings)
+    await seed_demo(database_urls.app)
     app = create_app(settings, database=database)
     # Open event streams would hold a graceful shutdown forever: give them two seconds.
     config = uvicorn.Config(

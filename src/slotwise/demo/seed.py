@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotwise.auth.passwords import hash_password
 from slotwise.db.database import Database
-from slotwise.settings import Settings
 
 DEMO_SLUG = "demo"
 DEMO_TIMEZONE = "America/Sao_Paulo"
@@ -24,7 +23,8 @@ OWNER_PASSWORD = "demo-owner-2026"  # noqa: S105 - printed on start, demo only
 _NS = uuid.UUID("6f1c1e2a-58a4-4c55-9a53-5b0c7b0b2d11")
 
 
-def _id(name: str) -> uuid.UUID:
+def demo_id(name: str) -> uuid.UUID:
+    """The demo's fixed ids: the same on every machine, so links and tests can name them."""
     return uuid.uuid5(_NS, name)
 
 
@@ -95,7 +95,7 @@ async def _seed(conn: AsyncConnection, tenant_id: uuid.UUID, owner_id: uuid.UUID
                 "INSERT INTO professionals (tenant_id, id, name, display_order)"
                 " VALUES (:t, :p, :n, :o)"
             ),
-            {**params, "p": _id(key), "n": name, "o": order},
+            {**params, "p": demo_id(key), "n": name, "o": order},
         )
     for order, (key, name, duration, before, after, price) in enumerate(SERVICES):
         await conn.execute(
@@ -106,7 +106,7 @@ async def _seed(conn: AsyncConnection, tenant_id: uuid.UUID, owner_id: uuid.UUID
             ),
             {
                 **params,
-                "s": _id(key),
+                "s": demo_id(key),
                 "n": name,
                 "d": duration,
                 "b": before,
@@ -122,7 +122,7 @@ async def _seed(conn: AsyncConnection, tenant_id: uuid.UUID, owner_id: uuid.UUID
                     "INSERT INTO offerings (tenant_id, professional_id, service_id)"
                     " VALUES (:t, :p, :s)"
                 ),
-                {**params, "p": _id(pro), "s": _id(service)},
+                {**params, "p": demo_id(pro), "s": demo_id(service)},
             )
     for weekday in range(6):  # Monday–Saturday
         end = 14 * 60 if weekday == 5 else 19 * 60
@@ -150,7 +150,7 @@ async def _seed(conn: AsyncConnection, tenant_id: uuid.UUID, owner_id: uuid.UUID
                 "INSERT INTO professional_hours (tenant_id, professional_id, weekday,"
                 " start_minute, end_minute) VALUES (:t, :p, :w, :s, :e)"
             ),
-            {**params, "p": _id("carla"), "w": weekday, "s": start, "e": end},
+            {**params, "p": demo_id("carla"), "w": weekday, "s": start, "e": end},
         )
     zone = ZoneInfo(DEMO_TIMEZONE)
     today = datetime.now(zone).date()
@@ -162,7 +162,7 @@ async def _seed(conn: AsyncConnection, tenant_id: uuid.UUID, owner_id: uuid.UUID
     customers = [("Marina Costa", "marina@example.com"), ("João Pereira", "joao@example.com")]
     customer_ids = []
     for name, email in customers:
-        customer_id = _id("customer-" + email)
+        customer_id = demo_id("customer-" + email)
         customer_ids.append(customer_id)
         await conn.execute(
             text("INSERT INTO customers (tenant_id, id, name, email) VALUES (:t, :c, :n, :e)"),
@@ -190,8 +190,8 @@ async def _seed(conn: AsyncConnection, tenant_id: uuid.UUID, owner_id: uuid.UUID
             ),
             {
                 **params,
-                "p": _id(pro),
-                "s": _id(service),
+                "p": demo_id(pro),
+                "s": demo_id(service),
                 "c": customer_ids[index % 2],
                 "start": starts_at,
                 "end": starts_at + timedelta(minutes=duration),
@@ -205,10 +205,10 @@ def _next_weekday(day: date, weekday: int) -> date:
     return day + timedelta(days=(weekday - day.weekday()) % 7)
 
 
-async def seed_demo(app_url: str, settings: Settings) -> DemoLogin:
+async def seed_demo(app_url: str) -> DemoLogin:
     database = Database(app_url, pool_size=1, max_overflow=0)
-    tenant_id = _id("tenant-demo")
-    owner_id = _id("owner")
+    tenant_id = demo_id("tenant-demo")
+    owner_id = demo_id("owner")
     try:
         async with database.transaction(tenant_id, user_id=owner_id) as conn:
             await _seed(conn, tenant_id, owner_id)
