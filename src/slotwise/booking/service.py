@@ -162,9 +162,15 @@ async def get_business_profile(
     """What a booking page shows about a business (active services and professionals)."""
     tenant_id = await tenants.resolve(database, slug)
     async with database.transaction(tenant_id) as conn:
-        tenant = await repository.tenant_profile(conn)
-        services = await repository.active_services(conn)
-        professionals = await repository.active_professionals(conn)
+        return await business_profile(conn)
+
+
+async def business_profile(conn: AsyncConnection) -> BusinessProfileRead:
+    """``get_business_profile`` inside the caller's transaction (a page reading more of the
+    same business in one go)."""
+    tenant = await repository.tenant_profile(conn)
+    services = await repository.active_services(conn)
+    professionals = await repository.active_professionals(conn)
     if tenant is None:
         raise NotFound()
     return BusinessProfileRead(

@@ -182,8 +182,14 @@ async def page_settings(
 async def _profile(
     request: Request, database: Database, tenants: TenantResolver, slug: str
 ) -> tuple[BusinessProfileRead, str, Formats]:
-    profile = await booking.get_business_profile(database, tenants, slug)
-    await page_settings(request, database, tenants, slug)
+    """The business and its page settings, in one transaction."""
+    tenant_id = await tenants.resolve(database, slug)
+
+    async def read(conn: AsyncConnection) -> tuple[BusinessProfileRead, repository.PageSettings]:
+        return await booking.business_profile(conn), await repository.page_settings(conn)
+
+    profile, settings = await database.run(read, tenant_id)
+    request.scope[FRAME_ANCESTORS_KEY] = settings.embed_origins
     locale = use_page_locale(request, profile.locale)
     return profile, locale, formats(locale, profile.timezone)
 
