@@ -1,5 +1,5 @@
-"""The helpers booking calls inside its transaction: ``choose_professional`` and
-``alternatives``, on rules loaded from the database."""
+"""The helpers other domains call inside their own transaction: ``choose_professional``,
+``alternatives``, ``rejections_at``, ``open_windows``: on rules loaded from the database."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from slotwise.availability import service
+from slotwise.availability.engine import Rejection
 from slotwise.db.database import Database
 from slotwise.errors import NotFound
 from tests.factories import TenantRows, make_appointment, make_tenant
@@ -123,3 +124,43 @@ async def test_unknown_service(
             await service.choose_professional(
                 conn, rows.tenant_id, service_id=other.service_ids[0], start=at("10:00"), now=NOW
             )
+
+
+async def test_rejections_at_say_why_each_professional_cannot_take_a_start(
+    database: Database, owner_conn: asyncpg.Connection, rows: TenantRows
+) -> None:
+    await make_appointment(owner_conn, rows, at("10:00"), professional_index=1)
+
+    async def rejections(start: datetime) -> list[object]:
+        async with database.transaction(rows.tenant_id) as conn:
+            return list(
+                await service.rejections_at(
+                    conn, rows.tenant_id, service_id=rows.service_ids[0], start=start, now=NOW
+                )
+            )
+
+    assert await rejections(at("10:00")) == [None, Rejection.SLOT_UNAVAILABLE, None]
+    assert await rejections(at("13:00")) == [Rejection.OUTSIDE_WORKING_HOURS] * 3
+
+
+async def test_open_windows_of_each_professional_for_a_day_view(
+    database: Database, owner_conn: asyncpg.Connection, rows: TenantRows
+) -> None:
+    await owner_conn.execute(
+        "INSERT INTO time_off (tenant_id, professional_id, starts_at, ends_at)"
+        " VALUES ($1, $2, $3, $4)",
+        rows.tenant_id,
+        rows.professional_ids[0],
+        at("10:00"),
+        at("11:00"),
+    )
+    async with database.transaction(rows.tenant_id) as conn:
+        windows = await service.open_windows(
+            conn, rows.tenant_id, service_ids=rows.service_ids, day=DAY
+        )
+    first, second, _third = rows.professional_ids
+    assert [(s.start, s.end) for s in windows[first]] == [
+        (at("09:00"), at("10:00")),
+        (at("11:00"), at("12:00")),
+    ]
+    assert [(s.start, s.end) for s in windows[second]] == [(at("09:00"), at("12:00"))]

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotwise.availability import engine, repository
-from slotwise.availability.engine import BusinessRules, DaySlots, Slot
+from slotwise.availability.engine import BusinessRules, DaySlots, Rejection, Slot, Span
 from slotwise.availability.schemas import AvailabilityQuery, AvailabilityRead, DayRead, SlotRead
 from slotwise.db.database import Database
 from slotwise.errors import ValidationFailed
@@ -168,3 +168,34 @@ async def choose_professional(
         conn, tenant_id, service_id=service_id, date_from=day - one, date_to=day + one, now=now
     )
     return engine.choose_professional(rules, service_id, start, now)
+
+
+async def rejections_at(
+    conn: AsyncConnection, tenant_id: UUID, *, service_id: UUID, start: datetime, now: datetime
+) -> list[Rejection | None]:
+    """Why each professional offering ``service_id`` could not take ``start`` (None: he
+    could), in the caller's transaction: for explaining a refused booking. ``NotFound``
+    for an unknown service."""
+    day = start.astimezone(UTC).date()
+    one = timedelta(days=1)
+    rules = await repository.load_rules(
+        conn, tenant_id, service_id=service_id, date_from=day - one, date_to=day + one, now=now
+    )
+    return [engine.check_start(rules, service_id, p.id, start, now) for p in rules.professionals]
+
+
+async def open_windows(
+    conn: AsyncConnection, tenant_id: UUID, *, service_ids: Sequence[UUID], day: date
+) -> dict[UUID, list[Span]]:
+    """Each professional's open windows of local date ``day`` (hours ∩ own hours − breaks −
+    time off), for a staff day view; the first of ``service_ids`` he offers supplies his
+    rules. In the caller's transaction."""
+    found: dict[UUID, list[Span]] = {}
+    for service_id in service_ids:
+        rules = await repository.load_rules(
+            conn, tenant_id, service_id=service_id, date_from=day, date_to=day
+        )
+        for pro in rules.professionals:
+            if pro.id not in found:
+                found[pro.id] = engine.open_windows(rules, pro.id, day)
+    return found

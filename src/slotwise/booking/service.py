@@ -30,7 +30,6 @@ from starlette.responses import Response
 
 from slotwise.auth.deps import CurrentMember
 from slotwise.availability import engine
-from slotwise.availability import repository as availability_repository
 from slotwise.availability import service as availability
 from slotwise.booking import idempotency, repository
 from slotwise.booking.idempotency import StoredResponse
@@ -279,21 +278,14 @@ async def _nobody_free(
 ) -> AppError:
     """Why no professional can take an "any professional" booking: the rejection of the
     one who came closest."""
-    day = plan.start.date()
     try:
-        rules = await availability_repository.load_rules(
-            conn,
-            tenant_id,
-            service_id=plan.service_id,
-            date_from=day - timedelta(days=1),
-            date_to=day + timedelta(days=1),
-            now=now,
+        rejections = await availability.rejections_at(
+            conn, tenant_id, service_id=plan.service_id, start=plan.start, now=now
         )
     except NotFound:
         return ServiceNotOffered()
     best = 0
-    for pro in rules.professionals:
-        found = engine.check_start(rules, plan.service_id, pro.id, plan.start, now)
+    for found in rejections:
         code = found.value if found is not None else "slot_unavailable"
         best = max(best, _CLOSENESS.index(code))
     return _REJECTIONS[_CLOSENESS[best]]()

@@ -24,8 +24,7 @@ from slotwise import errors
 from slotwise.auth import service as auth
 from slotwise.auth.deps import SESSION_COOKIE, CurrentMember, current_member
 from slotwise.auth.schemas import PasswordUpdate, TenantRead, TokenRead
-from slotwise.availability import engine
-from slotwise.availability import repository as availability_repository
+from slotwise.availability import service as availability
 from slotwise.booking import service as booking
 from slotwise.booking.schemas import (
     AppointmentCreate,
@@ -365,19 +364,15 @@ async def open_minutes(
     """Each professional's open windows of the day (hours ∩ own hours − breaks − time off,
     by the availability engine) as minutes from local midnight."""
     wanted = {p.id for p in professionals}
-    result: dict[UUID, list[tuple[int, int]]] = {}
     async with database.transaction(member.tenant_id, user_id=member.user_id) as conn:
-        for service_id in _covering_services(professionals):
-            rules = await availability_repository.load_rules(
-                conn, member.tenant_id, service_id=service_id, date_from=day, date_to=day
-            )
-            for pro in rules.professionals:
-                if pro.id in wanted and pro.id not in result:
-                    spans = engine.open_windows(rules, pro.id, day)
-                    result[pro.id] = [
-                        (minute_of(s.start, day, zone), minute_of(s.end, day, zone)) for s in spans
-                    ]
-    return result
+        windows = await availability.open_windows(
+            conn, member.tenant_id, service_ids=_covering_services(professionals), day=day
+        )
+    return {
+        pro: [(minute_of(s.start, day, zone), minute_of(s.end, day, zone)) for s in spans]
+        for pro, spans in windows.items()
+        if pro in wanted
+    }
 
 
 async def build_day(database: Database, tenants: TenantResolver, desk: Desk, day: date) -> DayGrid:
