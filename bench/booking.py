@@ -618,7 +618,10 @@ async def breakdown(owner_url: str, business: Business, data_dir: Path, first_da
     print(f"  one more statement in that transaction: {statement:6.2f} ms")
     rest = booking - http - skeleton
     print(f"  the rest (booking statement, service, answer): {rest:6.2f} ms")
-    print(f"  round trips: 1 BEGIN + scope, {per_booking['statements']} statement(s), 1 COMMIT")
+    print(
+        f"  round trips: pre-ping, BEGIN, {per_booking['statements']} statements"
+        " (the scope, the booking), COMMIT"
+    )
 
 
 async def run(server_url: str, args: argparse.Namespace, data_dir: Path) -> None:
