@@ -29,8 +29,6 @@ from slotwise.core.ratelimit import (
 )
 from slotwise.errors import InvalidCredentials
 
-# Answers any operation can give: hardening (413/415), validation, auth, limits, overload.
-
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 members_router = APIRouter(prefix="/api/v1/members", tags=["members"])
 

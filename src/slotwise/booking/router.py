@@ -38,7 +38,6 @@ from slotwise.errors import NotFound
 public_router = APIRouter(prefix="/api/v1/public", tags=["public booking"])
 staff_router = APIRouter(prefix="/api/v1/appointments", tags=["appointments"])
 
-# Answers any operation may give: hardening (413/415), validation, limits, overload.
 
 _ETAG_HEADER = {
     "ETag": {

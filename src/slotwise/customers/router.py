@@ -15,8 +15,6 @@ from slotwise.core.problems import STAFF_ERROR_STATUSES, openapi_error_responses
 from slotwise.customers import service
 from slotwise.customers.schemas import CustomerCreate, CustomerPage, CustomerRead, CustomerUpdate
 
-# Answers any operation can give: hardening (413/415), validation, auth, limits, overload.
-
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
 
 SearchText = Annotated[
