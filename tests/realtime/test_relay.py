@@ -81,7 +81,9 @@ async def _relay_then_fail_over(
     )
     change = await _next_change(received, "appointment")
     assert change.appointment_id == appointment
-    assert first.relayed >= 1 and second.relayed == 0
+    # Listeners hear the NOTIFY at commit, before the relay's own call returns: wait for it.
+    await _wait(first.relayed_some)
+    assert first.relayed >= 1 and second.relayed == 0 and not second.relayed_some.is_set()
 
     await first.stop()  # its session ends: the lock is free
     relayed_by_first = first.relayed

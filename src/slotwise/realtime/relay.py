@@ -42,6 +42,7 @@ class Relay(Reconnecting):
         # For operators' logs and for tests: observable state changes, not polled.
         self.standing_by = asyncio.Event()
         self.became_active = asyncio.Event()
+        self.relayed_some = asyncio.Event()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="slotwise-live-relay")
@@ -64,6 +65,8 @@ class Relay(Reconnecting):
                 while not self._stopping.is_set():
                     relayed = await repository.relay_batch(conn, self._batch)
                     self.relayed += relayed
+                    if relayed:
+                        self.relayed_some.set()
                     if relayed < self._batch:
                         await self._pause(self._interval)
             except CONNECTION_ERRORS as exc:
