@@ -124,6 +124,33 @@ async def make_appointment(
     return appointment_id
 
 
+async def make_history(
+    conn: asyncpg.Connection,
+    rows: TenantRows,
+    before: datetime,
+    count: int,
+    *,
+    professional_index: int = 0,
+) -> None:
+    """``count`` past 30-minute appointments of one professional, one an hour, the last
+    ending an hour before ``before``: the years of history a busy salon accumulates."""
+    if rows.customer_id is None:
+        rows.customer_id = await make_customer(conn, rows.tenant_id)
+    await conn.execute(
+        "INSERT INTO appointments (tenant_id, professional_id, service_id, customer_id,"
+        " starts_at, ends_at, status, occupied)"
+        " SELECT $1, $2, $3, $4, t, t + interval '30 minutes', 'completed', 'empty'"
+        " FROM generate_series(1, $6::integer) n,"
+        " LATERAL (SELECT $5::timestamptz - make_interval(hours => n + 1)) AS s(t)",
+        rows.tenant_id,
+        rows.professional_ids[professional_index],
+        rows.service_ids[0],
+        rows.customer_id,
+        before,
+        count,
+    )
+
+
 async def _fill_every_table(conn: asyncpg.Connection, rows: TenantRows) -> None:
     tenant_id = rows.tenant_id
     professional_id = rows.professional_ids[0]

@@ -3,6 +3,7 @@ rows the dates need, mapped into the engine's shapes."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from slotwise.availability.engine import LocalRange, Span
 from slotwise.availability.repository import load_rules
 from slotwise.db.database import Database
 from slotwise.errors import NotFound, ServiceNotOffered
-from tests.factories import TenantRows, make_appointment, make_tenant
+from tests.factories import TenantRows, make_appointment, make_history, make_tenant
 
 TZ = "America/Sao_Paulo"  # UTC-03:00 all year
 FIRST = date(2030, 6, 3)  # a Monday
@@ -160,6 +161,56 @@ async def test_busy_ranges_are_the_non_cancelled_ones_near_the_dates_sorted(
         at(FIRST, "15:00"),
         at(LAST, "23:30"),
     ]
+
+
+async def test_a_busy_range_reaching_in_from_long_before_is_read(
+    database: Database, owner_conn: asyncpg.Connection, rows: TenantRows
+) -> None:
+    """Busy ranges starting before the read range are found as "the last one before it"
+    (they never overlap): a long one reaching in is read, one ending before is not, and
+    a cancelled one in between hides nothing."""
+    reaching = at(FIRST - timedelta(days=4), "10:00")
+    await make_appointment(owner_conn, rows, reaching - timedelta(days=1))  # ends before
+    await make_appointment(owner_conn, rows, reaching, minutes=4 * 24 * 60)
+    await make_appointment(owner_conn, rows, at(FIRST, "08:00"), status="cancelled")
+    rules = await load(database, rows)
+    busy = rules.professionals[0].busy.items()
+    assert [b.appointment_start for b in busy] == [reaching]
+    assert busy[0].occupied == Span(reaching, reaching + timedelta(days=4))
+
+
+async def _blocks_read(database: Database, rows: TenantRows) -> int:
+    """Shared buffers the loader's statement touches, as the app role."""
+    sent: list[tuple[str, Any]] = []
+
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", before)
+    try:
+        await load(database, rows)
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", before)
+    statement, parameters = sent[-1]
+    async with database.transaction(rows.tenant_id) as conn:
+        result = await conn.exec_driver_sql(
+            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, parameters
+        )
+        explained = result.scalar_one()
+        plan = (json.loads(explained) if isinstance(explained, str) else explained)[0]["Plan"]
+    return int(plan["Shared Hit Blocks"]) + int(plan["Shared Read Blocks"])
+
+
+async def test_years_of_history_are_not_read(
+    database: Database, owner_conn: asyncpg.Connection, rows: TenantRows
+) -> None:
+    """Row level security keeps ``&&`` away from indexes; the busy ranges must still be
+    found by index, not by reading each professional's whole past."""
+    before = await _blocks_read(database, rows)
+    await make_history(owner_conn, rows, at(FIRST - timedelta(days=2), "09:00"), 3000)
+    await owner_conn.execute("ANALYZE appointments")
+    after = await _blocks_read(database, rows)
+    assert after - before <= 10, (before, after)
 
 
 async def test_one_professional_only(database: Database, rows: TenantRows) -> None:

@@ -5,6 +5,7 @@ sets and on the days of clock changes."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import uuid
 from collections import Counter
@@ -26,7 +27,7 @@ from tests.availability.rulesets import (
     random_rule_set,
     write,
 )
-from tests.factories import TenantRows, make_appointment, make_tenant
+from tests.factories import TenantRows, make_appointment, make_history, make_tenant
 
 TZ = "America/Sao_Paulo"  # UTC-03:00 all year
 DAY = date(2030, 6, 4)  # a Tuesday
@@ -235,6 +236,48 @@ async def test_cancelled_appointments_do_not_block(
         app_conn, rows.tenant_id, rows.professional_ids[0], rows.service_ids[0], at("10:00")
     )
     assert got is None
+
+
+async def test_an_appointment_reaching_in_from_long_before_blocks(
+    app_conn: asyncpg.Connection, owner_conn: asyncpg.Connection, rows: TenantRows
+) -> None:
+    """Only the last appointment starting before the candidate's end is looked at (they
+    never overlap): a long one from earlier still blocks, a cancelled one after it does
+    not hide it."""
+    await make_appointment(owner_conn, rows, at("09:00"), minutes=150)  # until 11:30
+    await make_appointment(owner_conn, rows, at("10:30"), status="cancelled")
+    tid, pro, svc = rows.tenant_id, rows.professional_ids[0], rows.service_ids[0]
+    assert await rejection(app_conn, tid, pro, svc, at("11:00")) == "slot_unavailable"
+    assert await rejection(app_conn, tid, pro, svc, at("11:30")) is None
+
+
+async def _blocks_read(conn: asyncpg.Connection, rows: TenantRows) -> int:
+    """Shared buffers one ``slot_rejection`` call touches (the function's own queries
+    included), as the app role, once its plans are cached."""
+    async with conn.transaction():
+        await conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(rows.tenant_id))
+        args = (rows.professional_ids[0], rows.service_ids[0], at("14:00"), NOW)
+        for _ in range(6):  # past the custom plans: the generic ones are what bookings run
+            await conn.fetchval("SELECT slot_rejection($1, $2, $3, $4)", *args)
+        plan = await conn.fetchval(
+            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT slot_rejection($1, $2, $3, $4)",
+            *args,
+        )
+    top = json.loads(plan)[0]["Plan"]
+    return int(top["Shared Hit Blocks"]) + int(top["Shared Read Blocks"])
+
+
+async def test_the_check_reads_no_more_with_years_of_history(
+    app_conn: asyncpg.Connection, owner_conn: asyncpg.Connection, rows: TenantRows
+) -> None:
+    """Row level security keeps non-leakproof conditions such as ``&&`` away from indexes;
+    the check must still find its one neighbour by index, not read the professional's
+    whole past."""
+    before = await _blocks_read(app_conn, rows)
+    await make_history(owner_conn, rows, at("09:00", DAY - timedelta(days=1)), 3000)
+    await owner_conn.execute("ANALYZE appointments")
+    after = await _blocks_read(app_conn, rows)
+    assert after - before <= 10, (before, after)
 
 
 async def test_null_start_is_an_error_not_a_slot(

@@ -14,6 +14,11 @@ a slot's occupied range lies inside one of its windows, so these bounds keep a m
 hours or more on each side without knowing the zone: they are constants, which lets an
 index of ``appointments`` find the busy ranges. With ``now``, dates before its UTC date
 minus one (never today or later anywhere) are not read: no slot can lie there.
+
+Ranges are compared with plain ``timestamptz`` operators, never ``&&``: under row level
+security only leakproof conditions may use an index (migration 0008). A professional's
+busy ranges are those starting inside the range plus the last one starting before it when
+it reaches in (they never overlap each other): two probes of ``ix_appointments_busy``.
 """
 
 from __future__ import annotations
@@ -102,18 +107,30 @@ SELECT t.timezone, t.slot_step_minutes, t.min_notice_minutes, t.horizon_days,
            array_agg(o.ends_at) AS o_hi
       FROM pros p
       JOIN time_off o ON o.tenant_id = CAST(:tenant AS uuid) AND o.professional_id = p.id
-     WHERE tstzrange(o.starts_at, o.ends_at)
-           && tstzrange(CAST(:lo AS timestamptz), CAST(:hi AS timestamptz))) tf
+     WHERE o.starts_at < CAST(:hi AS timestamptz) AND o.ends_at > CAST(:lo AS timestamptz)) tf
  CROSS JOIN LATERAL (
-    SELECT array_agg(p.ix ORDER BY p.ix, lower(a.occupied)) AS a_pro,
-           array_agg(epoch_us(lower(a.occupied)) ORDER BY p.ix, lower(a.occupied)) AS a_lo,
-           array_agg(epoch_us(upper(a.occupied)) ORDER BY p.ix, lower(a.occupied)) AS a_hi,
-           array_agg(epoch_us(a.starts_at) ORDER BY p.ix, lower(a.occupied)) AS a_start
-      FROM pros p
-      JOIN appointments a
-        ON a.tenant_id = CAST(:tenant AS uuid) AND a.professional_id = p.id
-     WHERE a.status <> 'cancelled'
-       AND a.occupied && tstzrange(CAST(:lo AS timestamptz), CAST(:hi AS timestamptz))) ab
+    SELECT array_agg(b.ix ORDER BY b.ix, b.lo) AS a_pro,
+           array_agg(epoch_us(b.lo) ORDER BY b.ix, b.lo) AS a_lo,
+           array_agg(epoch_us(b.hi) ORDER BY b.ix, b.lo) AS a_hi,
+           array_agg(epoch_us(b.starts_at) ORDER BY b.ix, b.lo) AS a_start
+      FROM (SELECT p.ix, a.occupied_from AS lo, a.occupied_to AS hi, a.starts_at
+              FROM pros p
+              JOIN appointments a
+                ON a.tenant_id = CAST(:tenant AS uuid) AND a.professional_id = p.id
+             WHERE a.status <> 'cancelled'
+               AND a.occupied_from >= CAST(:lo AS timestamptz)
+               AND a.occupied_from < CAST(:hi AS timestamptz)
+            UNION ALL
+            SELECT p.ix, last.occupied_from, last.occupied_to, last.starts_at
+              FROM pros p
+             CROSS JOIN LATERAL (
+                   SELECT a.occupied_from, a.occupied_to, a.starts_at
+                     FROM appointments a
+                    WHERE a.tenant_id = CAST(:tenant AS uuid) AND a.professional_id = p.id
+                      AND a.status <> 'cancelled'
+                      AND a.occupied_from < CAST(:lo AS timestamptz)
+                    ORDER BY a.occupied_from DESC LIMIT 1) last
+             WHERE last.occupied_to > CAST(:lo AS timestamptz)) b) ab
  WHERE t.id = CAST(:tenant AS uuid)
 """)
 
