@@ -1,4 +1,10 @@
-"""Rate limits (the ``limits`` library, moving window) for public and login endpoints.
+"""Rate limits (the ``limits`` library) for public and login endpoints.
+
+Sliding window counters: two counters per key (this window's and the last one's, weighted
+by how much of the last one still overlaps), so a key costs O(1) memory and time whatever
+its limit. A moving window keeps every hit, and the in-memory storage then sweeps every
+key's list with a thread hop per key after each hit: CPU that grows with the number of
+visitors.
 
 Counters live in process memory by default; with ``settings.redis_url`` they live in Redis,
 so every app process of a deployment shares them. A Redis outage fails open (logged): a
@@ -21,7 +27,7 @@ import structlog
 from fastapi import Depends, Request
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 
 from slotwise.errors import RateLimited
@@ -72,7 +78,7 @@ class RateLimiter:
             )
         else:
             self.storage = MemoryStorage()
-        self.strategy = MovingWindowRateLimiter(self.storage)
+        self.strategy = SlidingWindowCounterRateLimiter(self.storage)
         login = parse(settings.rate_limit_login)
         self.items: dict[Scope, RateLimitItem] = {
             "public": parse(settings.rate_limit_public),

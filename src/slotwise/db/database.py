@@ -4,17 +4,29 @@ Every query of the app runs inside ``Database.transaction(tenant_id, user_id=...
 a transaction as the app role (not superuser, not owner, no BYPASSRLS) and sets
 ``app.tenant_id``/``app.user_id`` for that transaction only (``set_config(..., true)``, safe
 behind PgBouncer in transaction mode). Row level security does the rest. Nothing else in
-the code base touches the connection's role or settings."""
+the code base touches the connection's role or settings.
+
+The transaction is driven here rather than by SQLAlchemy (whose connections are left in
+autocommit mode): ``BEGIN`` and the scope go to the server in one round trip, ``COMMIT`` in
+another, so a one-statement request costs three round trips instead of five. No pool pre-ping
+either: a pooled connection found dead at ``BEGIN`` is replaced (with the whole pool) and
+``BEGIN`` sent again; one lost later fails its transaction, which ``run`` retries.
+
+A cancelled caller (a client gone, a task stopped) is never retried and always ends
+cancelled, even when the driver reports the interrupted query as an error of its own: a
+cancellation turned into an ordinary exception would let a background task run on through
+its own shutdown, or a retry start the work again for nobody."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import text
+import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from tenacity import (
@@ -29,9 +41,23 @@ from slotwise.db.urls import to_sqlalchemy
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-_SCOPE = text(
-    "SELECT set_config('app.tenant_id', :tenant, true), set_config('app.user_id', :user, true)"
-)
+
+def _begin_scoped(tenant_id: UUID | None, user_id: UUID | None) -> str:
+    """``BEGIN`` and the transaction's scope as one simple-protocol message. The values are
+    ``UUID`` objects, whose text is only hex digits and hyphens: nothing to escape."""
+    tenant = str(UUID(str(tenant_id))) if tenant_id else ""
+    user = str(UUID(str(user_id))) if user_id else ""
+    return (
+        f"BEGIN; SELECT set_config('app.tenant_id', '{tenant}', true),"
+        f" set_config('app.user_id', '{user}', true)"
+    )
+
+
+def _cancelling() -> bool:
+    """Whether the running task has been asked to stop (its work must not go on)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
 
 TRANSIENT_SQLSTATES = frozenset(
     {
@@ -57,13 +83,23 @@ def sqlstate_of(exc: BaseException) -> str | None:
     return None
 
 
-def is_transient(exc: BaseException) -> bool:
-    """Failures that a retry of the whole transaction may cure."""
+def is_lost_connection(exc: BaseException) -> bool:
+    """The connection itself failed (closed, reset, never there), whoever raised it."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     if isinstance(exc, InterfaceError | OperationalError) and sqlstate_of(exc) is None:
         return True
-    return sqlstate_of(exc) in TRANSIENT_SQLSTATES
+    # InternalClientError: the protocol is stuck, e.g. on the server's unsolicited "terminating
+    # connection" message, which a pooled idle connection only reads on its next use.
+    if isinstance(exc, asyncpg.InterfaceError | asyncpg.InternalClientError | OSError):
+        return True
+    state = sqlstate_of(exc)
+    return state is not None and state.startswith("08")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Failures that a retry of the whole transaction may cure."""
+    return is_lost_connection(exc) or sqlstate_of(exc) in TRANSIENT_SQLSTATES
 
 
 class Database:
@@ -84,8 +120,8 @@ class Database:
             to_sqlalchemy(app_url),
             pool_size=pool_size,
             max_overflow=max_overflow,
-            pool_pre_ping=True,
             pool_recycle=1800,
+            isolation_level="AUTOCOMMIT",  # transactions are begun by ``transaction``
             connect_args=connect_args,
         )
         self.retry_attempts = retry_attempts
@@ -100,12 +136,66 @@ class Database:
         """A transaction that sees exactly one tenant's rows (none when ``tenant_id`` is None).
 
         Commits when the block ends normally; the caller (request or job boundary) owns it."""
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                _SCOPE,
-                {"tenant": str(tenant_id) if tenant_id else "", "user": str(user_id or "")},
-            )
-            yield conn
+        conn, driver = await self._begin(tenant_id, user_id)
+        try:
+            try:
+                yield conn
+            except BaseException as exc:
+                await self._abandon(conn, driver, exc)
+                if _cancelling() and not isinstance(exc, asyncio.CancelledError):
+                    # The driver turned our cancellation into an error of its own: keep it
+                    # a cancellation, or the caller would carry on (or retry) regardless.
+                    raise asyncio.CancelledError() from exc
+                raise
+            try:
+                await driver.execute("COMMIT")
+            except BaseException as exc:
+                await self._abandon(conn, None, exc)
+                raise
+        finally:
+            await conn.close()
+
+    async def _begin(
+        self, tenant_id: UUID | None, user_id: UUID | None
+    ) -> tuple[AsyncConnection, Any]:
+        """A pooled connection in a begun, scoped transaction. Nothing has run yet if
+        ``BEGIN`` finds the connection dead (the server restarted since it was pooled), so
+        it is tried once more on a fresh one: the guarantee of a pool pre-ping, without
+        its round trip on every checkout."""
+        statement = _begin_scoped(tenant_id, user_id)
+        for attempt in (1, 2):
+            conn = await self.engine.connect()
+            try:
+                driver = (await conn.get_raw_connection()).driver_connection
+                assert driver is not None  # a checked-out connection always has one
+                await driver.execute(statement)
+                return conn, driver
+            except BaseException as exc:
+                await self._abandon(conn, None, exc)
+                await conn.close()
+                if attempt == 2 or _cancelling() or not is_lost_connection(exc):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _abandon(self, conn: AsyncConnection, driver: Any, exc: BaseException) -> None:
+        """End a failed transaction without ever masking ``exc``. A connection that still
+        answers is rolled back and reused; one cancelled mid-query (its state unknown) or
+        lost is closed, and the server rolls back. A lost connection while nobody is
+        cancelling means the server went away: the pooled ones are as dead, so the pool
+        starts afresh (what SQLAlchemy does on a disconnect it sees itself)."""
+        cancelled = isinstance(exc, asyncio.CancelledError) or _cancelling()
+        if driver is not None and not cancelled and not is_lost_connection(exc):
+            try:
+                await driver.execute("ROLLBACK")
+                return
+            except Exception:
+                log.warning("rollback_failed", exc_info=True)
+        try:
+            await conn.invalidate()
+            if is_lost_connection(exc) and not cancelled:
+                await self.engine.dispose()
+        except Exception:
+            log.warning("connection_discard_failed", exc_info=True)
 
     async def run(
         self,
@@ -117,7 +207,7 @@ class Database:
         """``transaction`` plus retries with backoff of transient failures (serialization,
         deadlock, lost connection): ``work`` must be safe to run again from the start."""
         retrying = AsyncRetrying(
-            retry=retry_if_exception(is_transient),
+            retry=retry_if_exception(lambda exc: is_transient(exc) and not _cancelling()),
             stop=stop_after_attempt(self.retry_attempts),
             wait=wait_exponential_jitter(multiplier=0.02, max=0.5, jitter=0.02),
             reraise=True,
