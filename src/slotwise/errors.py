@@ -207,6 +207,11 @@ class LastOwner(Conflict):
     message = "A business needs at least one owner."
 
 
+class MemberOfOtherBusinesses(Conflict):
+    code = "member_of_other_businesses"
+    message = "This person also works with another business, so only they can change their name."
+
+
 class InUse(Conflict):
     code = "in_use"
     message = "This is still in use by appointments. Deactivate it instead."

@@ -383,3 +383,58 @@ async def test_only_the_account_functions_write_another_persons_account(
         orphan = await app_conn.fetchval("SELECT delete_orphan_account($1)", new_id)
     assert (deleted, still_member, orphan) == ("DELETE 0", False, True)
     assert await owner_conn.fetchval("SELECT count(*) FROM users WHERE id = $1", new_id) == 0
+
+
+async def test_a_member_of_other_businesses_keeps_his_name(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection, shop: TenantRows, settings: Settings
+) -> None:
+    other = await make_tenant(owner_conn)
+    user_id, _ = await make_member(owner_conn, other.tenant_id, "owner", name="Dora")
+    await owner_conn.execute(
+        "INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, 'staff')",
+        shop.tenant_id,
+        user_id,
+    )
+    owner = bearer(settings, shop.user_id, shop.tenant_id)
+    renamed = await client.patch(
+        f"/api/v1/members/{user_id}", json={"role": "manager", "name": "Not Dora"}, headers=owner
+    )
+    assert renamed.status_code == 409
+    assert renamed.json()["code"] == "member_of_other_businesses"
+    row = await owner_conn.fetchrow(
+        "SELECT u.name, m.role FROM users u JOIN memberships m ON m.user_id = u.id"
+        " WHERE u.id = $1 AND m.tenant_id = $2",
+        user_id,
+        shop.tenant_id,
+    )
+    assert (row["name"], row["role"]) == ("Dora", "staff")  # nothing changed
+
+
+async def test_a_business_cannot_change_its_members_accounts_directly(
+    app_conn: asyncpg.Connection, owner_conn: asyncpg.Connection, shop: TenantRows
+) -> None:
+    """Even a manager's transaction updates no other account's row: renaming goes through
+    ``rename_member``, which staff may not call."""
+    staff_id, _ = await make_member(owner_conn, shop.tenant_id, "staff")
+    for actor, may_rename in ((shop.user_id, True), (staff_id, False)):
+        target, _ = await make_member(owner_conn, shop.tenant_id, "staff", name="Eva")
+        async with app_conn.transaction():
+            await app_conn.execute(
+                "SELECT set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true)",
+                str(shop.tenant_id),
+                str(actor),
+            )
+            status = await app_conn.execute(
+                "UPDATE users SET email = 'taken@example.com', password_hash = 'x', name = 'Y'"
+                " WHERE id = $1",
+                target,
+            )
+            assert status == "UPDATE 0"
+            if may_rename:
+                assert await app_conn.fetchval("SELECT rename_member($1, 'Eve')", target)
+            else:
+                with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                    await app_conn.fetchval("SELECT rename_member($1, 'Eve')", target)
+        row = await owner_conn.fetchrow("SELECT email, name FROM users WHERE id = $1", target)
+        assert row["email"] != "taken@example.com"
+        assert row["name"] == ("Eve" if may_rename else "Eva")

@@ -222,10 +222,13 @@ async def update_membership(
     )
 
 
-async def update_user_name(conn: AsyncConnection, user_id: UUID, name: str) -> None:
-    await conn.execute(
-        text("UPDATE users SET name = :name WHERE id = :id"), {"id": user_id, "name": name}
+async def rename_member(conn: AsyncConnection, user_id: UUID, name: str) -> bool:
+    """Rename a member of the transaction's business (SECURITY DEFINER, owner or manager
+    callers): False when the account also belongs to another business."""
+    result = await conn.execute(
+        text("SELECT rename_member(:user, :name)"), {"user": user_id, "name": name}
     )
+    return bool(result.scalar_one())
 
 
 async def delete_membership(conn: AsyncConnection, tenant_id: UUID, user_id: UUID) -> None:

@@ -34,6 +34,7 @@ from slotwise.errors import (
     Forbidden,
     InvalidCredentials,
     LastOwner,
+    MemberOfOtherBusinesses,
     NotFound,
     SlugTaken,
     ValidationFailed,
@@ -253,8 +254,8 @@ async def update_member(
         await repository.update_membership(
             conn, actor.tenant_id, user_id, role=role, professional_id=professional_id
         )
-        if "name" in changes:
-            await repository.update_user_name(conn, user_id, changes["name"])
+        if "name" in changes and not await repository.rename_member(conn, user_id, changes["name"]):
+            raise MemberOfOtherBusinesses()
     return _member_read(await _member_of(conn, actor.tenant_id, user_id))
 
 
