@@ -126,9 +126,11 @@ async def serving(
     folder: Path,
     settings: Mapping[str, str] | None = None,
     profile: str | None = None,
+    workers: int = 1,
 ) -> AsyncIterator[Served]:
-    """The app under uvicorn in a process of its own (1 worker, production settings, rate
-    limits out of the way, ``settings``: more ``SLOTWISE_*`` variables), once it answers
+    """The app under uvicorn in a process of its own (``workers`` worker processes,
+    production settings, rate limits out of the way, ``settings``: more ``SLOTWISE_*``
+    variables), once it answers
     ``/readyz``; stopped at the end with SIGINT, a clean shutdown after which cProfile
     (``profile``: its stats file) writes its stats.
 
@@ -154,7 +156,7 @@ async def serving(
         sys.executable, *profiler, "-m", "uvicorn", "slotwise.app:create_app", "--factory",
         "--host", LOOPBACK, "--port", str(port), "--log-level", "warning", "--no-access-log",
         # bench/realtime.py opens 1,000 event streams at once
-        "--backlog", "4096",
+        "--backlog", "4096", "--workers", str(workers),
         env=env, cwd=folder,
     )  # fmt: skip
     try:

@@ -1,7 +1,7 @@
 """Booking throughput: the app under uvicorn against the raw INSERT, in one run.
 
     .venv/bin/python bench/booking.py [--clients 16] [--seconds 10] [--professionals 64]
-                                      [--profile FILE] [--keep]
+                                      [--workers N] [--profile FILE] [--keep]
 
 Uses ``DATABASE_URL`` (an owner URL; a database ``slotwise_bench_booking`` is created on
 it) or starts its own embedded PostgreSQL in a temporary folder. Seeds one business in
@@ -10,7 +10,8 @@ service on a 30-minute grid, no notice, a 730-day horizon. Then, with ``--client
 concurrent clients:
 
 1. app, distinct slots: ``POST /api/v1/public/businesses/{slug}/bookings`` through uvicorn
-   (1 worker, loopback, keep-alive), each request a new slot and a new customer —
+   (``--workers`` processes, by default one per CPU as a deployment runs it; loopback,
+   keep-alive), each request a new slot and a new customer —
    bookings/s, p50/p95 latency;
 2. app, contention: every round all clients ask for the same slot (one 201, the others
    409 ``slot_unavailable`` with alternatives) — rounds/s, requests/s, p50/p95;
@@ -35,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import time
@@ -211,6 +213,24 @@ class Figure:
     def rate(self) -> float:
         return self.ok / self.seconds
 
+    @classmethod
+    def pooled(cls, figures: list[Figure]) -> Figure:
+        """The rounds of one figure as one: counts, time, latencies and CPU added up."""
+        cpu: dict[str, float] = {}
+        for figure in figures:
+            for k, v in figure.cpu.items():
+                cpu[k] = cpu.get(k, 0.0) + v
+        return cls(
+            figures[0].name,
+            sum(f.seconds for f in figures),
+            [x for f in figures for x in f.latencies],
+            sum(f.ok for f in figures),
+            refused=sum(f.refused for f in figures),
+            other=sum(f.other for f in figures),
+            rounds=sum(f.rounds for f in figures),
+            cpu=cpu,
+        )
+
     def line(self) -> str:
         lat = sorted(self.latencies)
         p50 = statistics.median(lat) * 1000 if lat else float("nan")
@@ -254,7 +274,9 @@ class CpuMeter:
                 postgres += total(process)
         sample = {"database": postgres, "bench clients": total(psutil.Process())}
         if self.server is not None:
-            sample = {"app": total(self.server), **sample}
+            # uvicorn with --workers N: the supervisor and its worker processes
+            workers = sum(total(p) for p in self.server.children(recursive=True))
+            sample = {"app": total(self.server) + workers, **sample}
         return sample
 
     def used(self) -> dict[str, float]:
@@ -456,6 +478,30 @@ async def raw_booking_statements(
     )
 
 
+@dataclass
+class Rounds:
+    """One live-updates mode: the figures of each round, app and raw interleaved so that
+    whatever else the machine does falls on both."""
+
+    distinct: list[Figure] = field(default_factory=list)
+    raw: list[Figure] = field(default_factory=list)
+    statement: list[Figure] = field(default_factory=list)
+    contention: Figure | None = None
+
+    def ratios(self, of: list[Figure], to: list[Figure]) -> str:
+        each = [a.rate / b.rate for a, b in zip(of, to, strict=True)]
+        rounds = ", ".join(f"{r:.0%}" for r in each)
+        return f"median {statistics.median(each):.0%} (rounds: {rounds})"
+
+
+async def drop_change_feed(owner_url: str) -> None:
+    conn = await asyncpg.connect(to_libpq(owner_url))
+    try:
+        await conn.execute("TRUNCATE live_changes")
+    finally:
+        await conn.close()
+
+
 async def measure(
     owner_url: str,
     business: Business,
@@ -463,29 +509,47 @@ async def measure(
     data_dir: Path,
     live: bool,
     first_day: date,
-) -> tuple[Figure, Figure, Figure, Figure]:
-    """The four figures with live updates on or off (the app applies the mode to the
-    database at start-up, so the raw INSERTs after it run under the same mode)."""
+) -> Rounds:
+    """The figures with live updates on or off (the app applies the mode to the database
+    at start-up, so the raw statements run under the same mode), ``--rounds`` times in
+    turn: the app (a fresh server each round), the raw INSERT, the raw booking statement."""
     app_slots = Slots(business, first_day)
     contention_slots = Slots(business, first_day + timedelta(days=100))
     raw_slots = Slots(business, first_day + timedelta(days=200))
     statement_slots = Slots(business, first_day + timedelta(days=250))
     settings = {"SLOTWISE_LIVE_UPDATES": "true" if live else "false"}
-    async with serving(owner_url, data_dir, settings, args.profile) as served:
-        await app_distinct(served.port, business, app_slots, args.clients, 1.0)  # warm-up
-        distinct = await app_distinct(
-            served.port, business, app_slots, args.clients, args.seconds, served.process.pid
+    app_url = with_user(owner_url, "slotwise_app")
+    rounds = Rounds()
+    await raw_inserts(app_url, business, raw_slots, args.clients, 1.0)  # warm-up
+    for _ in range(args.rounds):
+        # The server is stopped while the raw figures run, and their change-feed rows are
+        # dropped after them: relaying those would charge the raw figures' CPU to the app's.
+        async with serving(owner_url, data_dir, settings, args.profile, args.workers) as served:
+            await app_distinct(served.port, business, app_slots, args.clients, 1.0)  # warm-up
+            rounds.distinct.append(
+                await app_distinct(
+                    served.port,
+                    business,
+                    app_slots,
+                    args.clients,
+                    args.seconds,
+                    served.process.pid,
+                )
+            )
+        rounds.raw.append(
+            await raw_inserts(app_url, business, raw_slots, args.clients, args.seconds)
         )
-        contention = await app_contention(
+        rounds.statement.append(
+            await raw_booking_statements(
+                app_url, business, statement_slots, args.clients, args.seconds
+            )
+        )
+        await drop_change_feed(owner_url)
+    async with serving(owner_url, data_dir, settings, args.profile, args.workers) as served:
+        rounds.contention = await app_contention(
             served.port, business, contention_slots, args.clients, args.seconds
         )
-    app_url = with_user(owner_url, "slotwise_app")
-    await raw_inserts(app_url, business, raw_slots, args.clients, 1.0)  # warm-up
-    raw = await raw_inserts(app_url, business, raw_slots, args.clients, args.seconds)
-    statement = await raw_booking_statements(
-        app_url, business, statement_slots, args.clients, args.seconds
-    )
-    return distinct, contention, raw, statement
+    return rounds
 
 
 async def asgi_call(app: Any, method: str, path: str, body: bytes = b"") -> int:
@@ -614,13 +678,13 @@ async def breakdown(owner_url: str, business: Business, data_dir: Path, first_da
     print("-- where the app's CPU goes per booking (in-process, one at a time)")
     print(f"booking request, whole: {booking:6.2f} ms CPU")
     print(f"  HTTP + middleware + deps + validation (a 422 before any SQL): {http:6.2f} ms")
-    print(f"  Database.run skeleton (pre-ping, BEGIN, scope, COMMIT): {skeleton:6.2f} ms")
+    print(f"  Database.run skeleton (BEGIN with the scope, COMMIT): {skeleton:6.2f} ms")
     print(f"  one more statement in that transaction: {statement:6.2f} ms")
     rest = booking - http - skeleton
     print(f"  the rest (booking statement, service, answer): {rest:6.2f} ms")
     print(
-        f"  round trips: pre-ping, BEGIN, {per_booking['statements']} statements"
-        " (the scope, the booking), COMMIT"
+        f"  round trips: BEGIN with the scope, {per_booking['statements']} statement(s)"
+        " (the booking), COMMIT"
     )
 
 
@@ -633,21 +697,23 @@ async def run(server_url: str, args: argparse.Namespace, data_dir: Path) -> None
 
     print(f"machine: {machine()}\n{await postgres(owner_url)}")
     print(
-        f"{args.clients} clients, {args.seconds:.0f} s per figure, "
-        f"{args.professionals} professionals; app = uvicorn, 1 worker"
+        f"{args.clients} clients, {args.rounds} rounds of {args.seconds:.0f} s per figure, "
+        f"{args.professionals} professionals; app = uvicorn, {args.workers} worker(s)"
     )
     unexpected = 0
     for index, live in enumerate(modes):
-        distinct, contention, raw, statement = await measure(
+        rounds = await measure(
             owner_url, business, args, data_dir, live, today + timedelta(days=1 + 300 * index)
         )
+        assert rounds.contention is not None
         print(f"-- live updates {'on (outbox)' if live else 'off'}")
-        for figure in (distinct, contention, raw, statement):
-            print(figure.line())
-        print(f"app/raw INSERT (distinct slots): {distinct.rate / raw.rate:.0%}")
-        print(f"app/raw booking statement (distinct slots): {distinct.rate / statement.rate:.0%}")
-        print(f"raw booking statement/raw INSERT: {statement.rate / raw.rate:.0%}")
-        unexpected += distinct.other + contention.other + statement.other
+        for figures in (rounds.distinct, [rounds.contention], rounds.raw, rounds.statement):
+            print(Figure.pooled(figures).line())
+        print(f"app/raw INSERT: {rounds.ratios(rounds.distinct, rounds.raw)}")
+        print(f"app/raw booking statement: {rounds.ratios(rounds.distinct, rounds.statement)}")
+        print(f"raw booking statement/raw INSERT: {rounds.ratios(rounds.statement, rounds.raw)}")
+        unexpected += sum(f.other for f in (*rounds.distinct, *rounds.statement))
+        unexpected += rounds.contention.other
     if args.breakdown:
         await breakdown(owner_url, business, data_dir, today + timedelta(days=650))
     if unexpected:
@@ -657,8 +723,17 @@ async def run(server_url: str, args: argparse.Namespace, data_dir: Path) -> None
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per figure and round")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="app and raw figures measured in turn, N times"
+    )
     parser.add_argument("--professionals", type=int, default=64)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="uvicorn worker processes (default: one per CPU, as `slotwise serve --workers`)",
+    )
     parser.add_argument(
         "--live", choices=("on", "off", "both"), default="both", help="live updates"
     )
@@ -673,6 +748,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.profile:
         args.profile = str(Path(args.profile).resolve())
+        args.workers = 1  # cProfile sees the process it starts, not uvicorn's workers
     with database_server(keep=args.keep) as (server_url, folder):
         asyncio.run(run(server_url, args, folder))
 
