@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import asyncpg
 import httpx
 import pytest
 
 from tests.catalog.conftest import Shop
+from tests.factories import make_appointment
 
 
 async def _slot_step(conn: asyncpg.Connection, shop: Shop) -> int:
@@ -113,3 +116,21 @@ async def test_staff_cannot_change_settings(
     )
     assert response.status_code == 403
     assert await _slot_step(owner_conn, shop) == 15
+
+
+async def test_a_new_reminder_lead_time_moves_the_queued_reminders(
+    client: httpx.AsyncClient, shop: Shop, owner_conn: asyncpg.Connection
+) -> None:
+    """Through the API, as the app role: the database moves the reminders (migration 0010)."""
+    start = (datetime.now(UTC) + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    appointment_id = await make_appointment(owner_conn, shop.rows, start)
+    patched = await client.patch(
+        "/api/v1/settings", json={"policy": {"reminder_hours": 3}}, headers=shop.manager
+    )
+    assert patched.status_code == 200, patched.text
+    due = await owner_conn.fetch(
+        "SELECT next_attempt_at FROM outbox"
+        " WHERE appointment_id = $1 AND kind = 'customer_reminder' AND status = 'pending'",
+        appointment_id,
+    )
+    assert [r["next_attempt_at"] for r in due] == [start - timedelta(hours=3)]
