@@ -41,6 +41,7 @@ import statistics
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -376,14 +377,31 @@ VALUES (current_tenant_id(), $1, $2, $3, $4, $5, 0, 0, 'empty', 'confirmed', 'pu
 """
 
 
+async def on_bare_connections(
+    app_url: str,
+    clients: int,
+    seconds: float,
+    client: Callable[[asyncpg.Connection, float], Awaitable[None]],
+) -> tuple[float, dict[str, float]]:
+    """``client(connection, deadline)`` on ``clients`` connections of the app role at once:
+    (seconds it took, CPU by process group). The connections are opened before and closed
+    after the timed part, so that the CPU of their backends is all counted."""
+    connections = [await asyncpg.connect(to_libpq(app_url)) for _ in range(clients)]
+    try:
+        meter = CpuMeter(None)
+        began = time.perf_counter()
+        await asyncio.gather(*(client(conn, began + seconds) for conn in connections))
+        return time.perf_counter() - began, meter.used()
+    finally:
+        for conn in connections:
+            await conn.close()
+
+
 async def raw_inserts(
     app_url: str, business: Business, slots: Slots, clients: int, seconds: float
 ) -> Figure:
-    """Connections are opened before and closed after the timed part, so that the CPU of
-    their backends is all counted."""
     latencies: list[float] = []
     counts = {"ok": 0}
-    connections = [await asyncpg.connect(to_libpq(app_url)) for _ in range(clients)]
 
     async def client(conn: asyncpg.Connection, deadline: float) -> None:
         await conn.execute("SELECT set_config('app.tenant_id', $1, false)", str(business.tenant_id))
@@ -401,16 +419,7 @@ async def raw_inserts(
             latencies.append(time.perf_counter() - t0)
             counts["ok"] += 1
 
-    try:
-        meter = CpuMeter(None)
-        began = time.perf_counter()
-        deadline = began + seconds
-        await asyncio.gather(*(client(conn, deadline) for conn in connections))
-        elapsed = time.perf_counter() - began
-        cpu = meter.used()
-    finally:
-        for conn in connections:
-            await conn.close()
+    elapsed, cpu = await on_bare_connections(app_url, clients, seconds, client)
     return Figure("raw INSERT, distinct slots", elapsed, latencies, counts["ok"], cpu=cpu)
 
 
@@ -431,7 +440,6 @@ async def raw_booking_statements(
     latencies: list[float] = []
     counts = {"ok": 0, "other": 0}
     serial = iter(range(2 * 10**9, 3 * 10**9))
-    connections = [await asyncpg.connect(to_libpq(app_url)) for _ in range(clients)]
 
     async def client(conn: asyncpg.Connection, deadline: float) -> None:
         statement = await conn.prepare(compiled.string)
@@ -458,16 +466,7 @@ async def raw_booking_statements(
             latencies.append(time.perf_counter() - t0)
             counts["ok" if row is not None and row["id"] is not None else "other"] += 1
 
-    try:
-        meter = CpuMeter(None)
-        began = time.perf_counter()
-        deadline = began + seconds
-        await asyncio.gather(*(client(conn, deadline) for conn in connections))
-        elapsed = time.perf_counter() - began
-        cpu = meter.used()
-    finally:
-        for conn in connections:
-            await conn.close()
+    elapsed, cpu = await on_bare_connections(app_url, clients, seconds, client)
     return Figure(
         "raw booking statement",
         elapsed,
