@@ -226,11 +226,14 @@ async def test_claim_is_the_app_roles_only_cross_tenant_path(
     assert definer["proconfig"] == ["search_path=pg_catalog, public"]
 
 
-async def _reminders(conn: asyncpg.Connection, appointment_id: object) -> list[datetime]:
+async def _reminders(
+    conn: asyncpg.Connection, appointment_id: object
+) -> list[tuple[str, datetime]]:
+    """(status, due) of the appointment's reminders."""
     return [
-        r["next_attempt_at"]
+        (r["status"], r["next_attempt_at"])
         for r in await outbox_rows(conn, appointment_id)
-        if r["kind"] == "customer_reminder" and r["status"] == "pending"
+        if r["kind"] == "customer_reminder"
     ]
 
 
@@ -250,13 +253,13 @@ async def test_queued_reminders_follow_a_new_lead_time(owner_conn: asyncpg.Conne
             return await owner_conn.fetchval("SELECT now()")  # the transaction's time
 
     await set_hours(2)
-    assert await _reminders(owner_conn, booked) == [start - timedelta(hours=2)]
+    assert await _reminders(owner_conn, booked) == [("pending", start - timedelta(hours=2))]
     await set_hours(0)  # off: nothing left to send
     assert await _reminders(owner_conn, booked) == []
     assert await _reminders(owner_conn, near) == []
     changed_at = await set_hours(48)  # on again: every upcoming booking gets one
-    assert await _reminders(owner_conn, booked) == [start - timedelta(hours=48)]
-    assert await _reminders(owner_conn, near) == [changed_at]  # its moment has passed: now
+    assert await _reminders(owner_conn, booked) == [("pending", start - timedelta(hours=48))]
+    assert await _reminders(owner_conn, near) == [("pending", changed_at)]  # late: now
     payload = payload_of(
         next(r for r in await outbox_rows(owner_conn, booked) if r["kind"] == "customer_reminder")
     )
@@ -264,21 +267,24 @@ async def test_queued_reminders_follow_a_new_lead_time(owner_conn: asyncpg.Conne
     assert datetime.fromisoformat(payload["starts_at"]) == start
 
 
-async def test_a_reminder_already_tried_or_sent_is_left_alone(
+async def test_a_reminder_sent_or_being_sent_is_left_alone(
     owner_conn: asyncpg.Connection,
 ) -> None:
     rows = await make_tenant(owner_conn, reminder_hours=24)
     start = future_start(days=3)
-    appointment_id = await make_appointment(owner_conn, rows, start)
+    sent = await make_appointment(owner_conn, rows, start)
+    leased = await make_appointment(owner_conn, rows, start + timedelta(hours=1))
     await owner_conn.execute(
         "UPDATE outbox SET status = 'sent', sent_at = now(), attempts = 1"
         " WHERE appointment_id = $1 AND kind = 'customer_reminder'",
-        appointment_id,
+        sent,
+    )
+    await owner_conn.execute(
+        "UPDATE outbox SET leased_until = now() + interval '1 minute'"
+        " WHERE appointment_id = $1 AND kind = 'customer_reminder'",
+        leased,
     )
     await owner_conn.execute("UPDATE tenants SET reminder_hours = 2 WHERE id = $1", rows.tenant_id)
-    reminders = [
-        (r["status"], r["next_attempt_at"])
-        for r in await outbox_rows(owner_conn, appointment_id)
-        if r["kind"] == "customer_reminder"
-    ]
-    assert reminders == [("sent", start - timedelta(hours=24))]  # not moved, not doubled
+    # Neither moved nor doubled.
+    assert await _reminders(owner_conn, sent) == [("sent", start - timedelta(hours=24))]
+    assert await _reminders(owner_conn, leased) == [("pending", start - timedelta(hours=23))]
