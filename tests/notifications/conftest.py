@@ -4,9 +4,12 @@ worker pointed at them, driven step by step by the tests."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import socket
+import ssl
+import subprocess
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -14,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -124,9 +128,9 @@ class Receiver:
     status: int = 204
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver(url="")
+@contextlib.contextmanager
+def _serving(state: Receiver, tls: ssl.SSLContext | None = None) -> Iterator[int]:
+    """``state`` served on a loopback port (yielded), over TLS with ``tls``."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -143,13 +147,54 @@ def receiver() -> Iterator[Receiver]:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/slotwise"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver(url="")
+    with _serving(state) as port:
+        state.url = f"http://127.0.0.1:{port}/hooks/slotwise"
+        yield state
+
+
+TLS_RECEIVER_NAME = "hooks.pinned.example"
+
+
+@dataclass
+class TlsReceiver:
+    """A receiver over TLS whose certificate names ``TLS_RECEIVER_NAME`` only; ``cafile``
+    is that (self-signed) certificate, for the client to trust."""
+
+    state: Receiver
+    port: int
+    cafile: Path
+
+
+@pytest.fixture
+def tls_receiver(tmp_path: Path) -> Iterator[TlsReceiver]:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
+         "-subj", f"/CN={TLS_RECEIVER_NAME}", "-addext", f"subjectAltName=DNS:{TLS_RECEIVER_NAME}"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    state = Receiver(url="")
+    with _serving(state, context) as port:
+        state.url = f"https://{TLS_RECEIVER_NAME}:{port}/hooks/slotwise"
+        yield TlsReceiver(state, port, cert)
 
 
 # --- helpers ------------------------------------------------------------------------------

@@ -6,13 +6,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import ssl
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from slotwise.notifications import webhooks
+from slotwise.notifications.mail import DeliveryFailed
 from slotwise.notifications.router import outbox_router, webhooks_router
 from slotwise.notifications.webhooks import (
     URL_NOT_HTTP,
@@ -23,7 +27,13 @@ from slotwise.notifications.webhooks import (
 from slotwise.notifications.worker import OutboxWorker
 from slotwise.settings import Settings
 from tests.factories import TenantRows, bearer, make_appointment, make_member, make_tenant
-from tests.notifications.conftest import Receiver, future_start, outbox_rows
+from tests.notifications.conftest import (
+    TLS_RECEIVER_NAME,
+    Receiver,
+    TlsReceiver,
+    future_start,
+    outbox_rows,
+)
 
 
 async def _manager(
@@ -194,6 +204,72 @@ async def test_public_addresses_and_only_http_schemes_are_accepted(settings: Set
         with pytest.raises(UnsafeUrl) as refused:
             await ensure_safe_url(url, production_like)
         assert refused.value.message == URL_NOT_HTTP
+
+
+class Dns:
+    """What the webhook code's lookups answer, and what they were asked: a host name whose
+    answer changes between the check and the connection (DNS rebinding) is simulated by
+    the second answer."""
+
+    def __init__(self, *answers: list[str]) -> None:
+        self.answers = list(answers)
+        self.asked: list[str] = []
+
+    async def resolve(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        return self.answers[min(len(self.asked), len(self.answers)) - 1]
+
+
+async def test_the_post_goes_to_the_address_that_was_checked(
+    receiver: Receiver, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The host name exists nowhere: the receiver can only be reached through the one
+    answer that was checked, and no second lookup (which would answer a private address
+    here) is made."""
+    dns = Dns(["127.0.0.1"], ["10.0.0.1"])
+    monkeypatch.setattr(webhooks, "_resolve", dns.resolve)
+    port = urlsplit(receiver.url).port
+    url = f"http://hooks.rebinding.example:{port}/hooks/slotwise"
+    async with httpx.AsyncClient(trust_env=False) as client:
+        await webhooks.post(client, url, b"{}", {"Content-Type": "application/json"}, settings)
+    assert dns.asked == ["hooks.rebinding.example"]
+    assert len(receiver.requests) == 1
+    assert receiver.requests[0].path == "/hooks/slotwise"
+    assert receiver.requests[0].headers["host"] == f"hooks.rebinding.example:{port}"
+
+
+async def test_a_host_answering_any_private_address_gets_nothing(
+    receiver: Receiver, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    production_like = settings.model_copy(update={"environment": "development"})
+    monkeypatch.setattr(webhooks, "_resolve", Dns(["93.184.215.14", "127.0.0.1"]).resolve)
+    port = urlsplit(receiver.url).port
+    async with httpx.AsyncClient(trust_env=False) as client:
+        with pytest.raises(DeliveryFailed) as refused:
+            await webhooks.post(
+                client, f"http://hooks.example:{port}/hooks/slotwise", b"{}", {}, production_like
+            )
+    assert URL_PRIVATE in str(refused.value)
+    assert receiver.requests == []
+
+
+async def test_https_posts_to_the_pinned_address_verify_the_host_names_certificate(
+    tls_receiver: TlsReceiver, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(webhooks, "_resolve", Dns(["127.0.0.1"]).resolve)
+    trust = ssl.create_default_context(cafile=str(tls_receiver.cafile))
+    async with httpx.AsyncClient(trust_env=False, verify=trust) as client:
+        await webhooks.post(client, tls_receiver.state.url, b"{}", {}, settings)
+        assert len(tls_receiver.state.requests) == 1
+        assert tls_receiver.state.requests[0].headers["host"] == (
+            f"{TLS_RECEIVER_NAME}:{tls_receiver.port}"
+        )
+        # The same address under another name: its certificate does not name that host.
+        with pytest.raises(DeliveryFailed):
+            await webhooks.post(
+                client, f"https://other.example:{tls_receiver.port}/hooks", b"{}", {}, settings
+            )
+    assert len(tls_receiver.state.requests) == 1
 
 
 def test_endpoints_are_documented_with_problem_answers() -> None:

@@ -1,5 +1,7 @@
 """Outgoing webhooks: where they may point (no private networks: SSRF guard), what they
-carry (ids only), how they are signed, and how they are posted."""
+carry (ids only), how they are signed, and how they are posted — to the very address that
+was checked, so a host name that resolves differently a moment later (DNS rebinding)
+cannot steer the post into a private network."""
 
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ import ipaddress
 import json
 import socket
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 from uuid import UUID
 
 import httpx
@@ -53,9 +56,17 @@ async def _resolve(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
-async def ensure_safe_url(url: str, settings: Settings) -> None:
-    """Raise ``UnsafeUrl`` unless ``url`` is http(s) and every address its host resolves to
-    is public. In the test environment local receivers are allowed."""
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a post goes: ``url`` with its host replaced by a checked address, the
+    ``Host`` header the receiver expects, and the name TLS must verify (https)."""
+
+    url: str
+    host: str
+    tls_name: str | None
+
+
+def _http_parts(url: str) -> tuple[SplitResult, int]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeUrl(URL_NOT_HTTP)
@@ -65,16 +76,44 @@ async def ensure_safe_url(url: str, settings: Settings) -> None:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise UnsafeUrl(URL_NOT_HTTP) from exc
-    if settings.environment == "test":
-        return
+    return parts, port
+
+
+async def _checked_addresses(host: str, port: int, settings: Settings) -> list[str]:
+    """Every address ``host`` resolves to, all public (the test environment allows local
+    receivers)."""
     try:
-        addresses = await _resolve(parts.hostname, port)
+        addresses = await _resolve(host, port)
     except (OSError, UnicodeError) as exc:
         raise UnsafeUrl(URL_NOT_FOUND) from exc
     if not addresses:
         raise UnsafeUrl(URL_NOT_FOUND)
-    if not all(_public(address) for address in addresses):
+    if settings.environment != "test" and not all(_public(a) for a in addresses):
         raise UnsafeUrl(URL_PRIVATE)
+    return addresses
+
+
+async def ensure_safe_url(url: str, settings: Settings) -> None:
+    """Raise ``UnsafeUrl`` unless ``url`` is http(s) and every address its host resolves to
+    is public. In the test environment local receivers are allowed and the host is not
+    looked up (API tests save addresses of hosts that do not exist)."""
+    parts, port = _http_parts(url)
+    if settings.environment == "test":
+        return
+    assert parts.hostname is not None  # _http_parts refuses a URL without one
+    await _checked_addresses(parts.hostname, port, settings)
+
+
+async def pinned_target(url: str, settings: Settings) -> Target:
+    """``url`` checked as ``ensure_safe_url`` does, then pinned to the first address
+    checked: the connection goes there and nowhere else, whatever the DNS answers next."""
+    parts, port = _http_parts(url)
+    assert parts.hostname is not None  # _http_parts refuses a URL without one
+    address = (await _checked_addresses(parts.hostname, port, settings))[0]
+    literal = f"[{address}]" if ":" in address else address
+    pinned = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path, parts.query, ""))
+    tls_name = parts.hostname if parts.scheme == "https" else None
+    return Target(pinned, parts.netloc, tls_name)
 
 
 async def check_webhook_url(url: str, settings: Settings) -> str:
@@ -122,19 +161,21 @@ async def post(
     settings: Settings,
 ) -> None:
     """POST once; anything but a 2xx answer is a ``DeliveryFailed``. The URL is checked
-    again right before (its DNS may have changed since it was saved); redirects are not
-    followed."""
+    again right before (its DNS may have changed since it was saved) and the post goes to
+    the address checked, on a connection of its own (a pooled one could belong to
+    another host name on the same address); redirects are not followed."""
     try:
-        await ensure_safe_url(url, settings)
+        target = await pinned_target(url, settings)
     except UnsafeUrl as exc:
         raise DeliveryFailed(f"webhook URL refused: {exc.message}") from exc
     try:
         response = await client.post(
-            url,
+            target.url,
             content=body,
-            headers=dict(headers),
+            headers={**headers, "Host": target.host, "Connection": "close"},
             timeout=WEBHOOK_TIMEOUT_SECONDS,
             follow_redirects=False,
+            extensions={"sni_hostname": target.tls_name} if target.tls_name else None,
         )
     except httpx.HTTPError as exc:
         raise DeliveryFailed(f"webhook unreachable: {type(exc).__name__}: {exc}") from exc
