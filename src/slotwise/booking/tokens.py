@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 from uuid import UUID
@@ -26,8 +27,13 @@ TOKEN_LENGTH = len(base64.urlsafe_b64encode(b"\0" * _TOKEN_BYTES))
 
 
 def _key(settings: Settings) -> bytes:
-    secret = settings.secret_key.get_secret_value().encode()
-    return hmac.new(secret, _PURPOSE, hashlib.sha256).digest()
+    return _derived(settings.secret_key.get_secret_value())
+
+
+@functools.lru_cache(maxsize=4)
+def _derived(secret: str) -> bytes:
+    """Derived once per secret, not on every booking answer and manage-link check."""
+    return hmac.new(secret.encode(), _PURPOSE, hashlib.sha256).digest()
 
 
 def _mac(key: bytes, tenant_id: UUID, appointment_id: UUID) -> bytes:
