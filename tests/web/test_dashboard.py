@@ -229,3 +229,159 @@ async def test_password_change_keeps_the_member_signed_in(
     assert "Your password was changed." in (await client.get(changed.headers["location"])).text
     async with httpx.AsyncClient(transport=client._transport, base_url=client.base_url) as other:
         assert (await log_in(other, email, "a brand new secret")).status_code == 303
+
+
+# ------------------------------------------------------------------ moving an appointment
+
+
+def change_form(page: str, **values: str) -> dict[str, str]:
+    """The change form of an appointment page as shown (its version and values), changed."""
+    version = re.search(
+        r'action="/app/appointments/[^"]+/change">.*?name="version" value="(\d+)"', page, re.S
+    )
+    assert version, "the page has no change form"
+    shown = {
+        name: re.search(rf'id="f-{name}"[^>]*value="([^"]*)"', page) for name in ("date", "time")
+    }
+    form = {"csrf_token": csrf_of(page), "version": version.group(1), "notes": ""}
+    form.update({name: found.group(1) for name, found in shown.items() if found})
+    form.update(values)
+    return form
+
+
+async def test_a_manager_moves_an_appointment_to_another_time_and_professional(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection, shop: TenantRows
+) -> None:
+    appointment_id = await make_appointment(owner_conn, shop, tomorrow_at(10))
+    await sign_in(client, owner_conn, shop)
+    page = await client.get(f"/app/appointments/{appointment_id}")
+    assert page.status_code == 200
+    assert 'value="10:00"' in page.text  # the current local time, ready to change
+    form = change_form(
+        page.text, time="14:30", pro=str(shop.professional_ids[1]), notes="Moved by phone"
+    )
+    assert form["date"] == tomorrow_at(10).date().isoformat()
+    moved = await client.post(f"/app/appointments/{appointment_id}/change", data=form)
+    assert moved.status_code == 303, moved.text
+    assert moved.headers["location"] == f"/app/appointments/{appointment_id}?notice=saved"
+    row = await owner_conn.fetchrow(
+        "SELECT starts_at, ends_at, professional_id, notes, version FROM appointments"
+        " WHERE id = $1",
+        appointment_id,
+    )
+    assert row["starts_at"] == tomorrow_at(14, 30)
+    assert row["ends_at"] == tomorrow_at(15)
+    assert row["professional_id"] == shop.professional_ids[1]
+    assert row["notes"] == "Moved by phone"
+    assert row["version"] == 2
+    shown = await client.get(moved.headers["location"])
+    assert "The appointment was updated." in shown.text
+    assert "Moved by phone" in shown.text
+
+
+async def test_a_taken_time_offers_free_ones_and_one_click_moves_there(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection, shop: TenantRows
+) -> None:
+    appointment_id = await make_appointment(owner_conn, shop, tomorrow_at(10))
+    await make_appointment(owner_conn, shop, tomorrow_at(15))
+    await sign_in(client, owner_conn, shop)
+    page = await client.get(f"/app/appointments/{appointment_id}")
+    form = change_form(page.text, time="15:00")
+    taken = await client.post(f"/app/appointments/{appointment_id}/change", data=form)
+    assert taken.status_code == 409
+    assert "Sorry, that time is no longer available." in taken.text
+    assert "choose one to move the appointment there" in taken.text
+    assert 'value="15:00"' in taken.text  # what was typed stays
+    offered = re.findall(r'name="alternative" value="([^"]+)"', taken.text)
+    assert offered, "no free times were offered"
+    start_text, _, pro = offered[0].partition("|")
+    assert pro == str(shop.professional_ids[0])
+    moved = await client.post(
+        f"/app/appointments/{appointment_id}/change",
+        data={**change_form(taken.text), "alternative": offered[0]},
+    )
+    assert moved.status_code == 303, moved.text
+    starts_at = await owner_conn.fetchval(
+        "SELECT starts_at FROM appointments WHERE id = $1", appointment_id
+    )
+    assert starts_at == datetime.fromisoformat(start_text)
+    assert starts_at not in (tomorrow_at(10), tomorrow_at(15))
+
+
+async def test_a_change_to_a_version_no_longer_current_is_refused(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection, shop: TenantRows
+) -> None:
+    appointment_id = await make_appointment(owner_conn, shop, tomorrow_at(10))
+    await sign_in(client, owner_conn, shop)
+    page = await client.get(f"/app/appointments/{appointment_id}")
+    await owner_conn.execute(
+        "UPDATE appointments SET notes = 'by someone else', version = version + 1 WHERE id = $1",
+        appointment_id,
+    )
+    stale = await client.post(
+        f"/app/appointments/{appointment_id}/change", data=change_form(page.text, time="11:00")
+    )
+    assert stale.status_code == 412
+    assert "This was changed by someone else." in stale.text
+    assert 'name="version" value="2"' in stale.text  # the page shows it as it is now
+    assert 'value="10:00"' in stale.text
+    starts_at = await owner_conn.fetchval(
+        "SELECT starts_at FROM appointments WHERE id = $1", appointment_id
+    )
+    assert starts_at == tomorrow_at(10)
+
+
+async def test_a_time_that_is_not_one_is_answered_next_to_the_field(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection, shop: TenantRows
+) -> None:
+    appointment_id = await make_appointment(owner_conn, shop, tomorrow_at(10))
+    await sign_in(client, owner_conn, shop)
+    page = await client.get(f"/app/appointments/{appointment_id}")
+    refused = await client.post(
+        f"/app/appointments/{appointment_id}/change", data=change_form(page.text, time="25:99")
+    )
+    assert refused.status_code == 422
+    assert re.search(r'id="e-time" data-error-for="time">[^<]+<', refused.text)
+    assert 'value="25:99"' in refused.text
+    version = await owner_conn.fetchval(
+        "SELECT version FROM appointments WHERE id = $1", appointment_id
+    )
+    assert version == 1
+
+
+async def test_staff_move_their_own_appointments_within_the_rules_only(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection, shop: TenantRows
+) -> None:
+    appointment_id = await make_appointment(owner_conn, shop, tomorrow_at(10))
+    await sign_in(client, owner_conn, shop, role="staff", professional_index=0)
+    page = await client.get(f"/app/appointments/{appointment_id}")
+    assert 'id="f-pro"' not in page.text  # no choice of professional
+    assert 'name="override"' not in page.text
+    form = change_form(page.text, time="11:00")
+    outside = await client.post(
+        f"/app/appointments/{appointment_id}/change", data={**form, "time": "20:00"}
+    )
+    assert outside.status_code == 422
+    assert "outside" in outside.text.lower()
+    other = await client.post(
+        f"/app/appointments/{appointment_id}/change",
+        data={**form, "pro": str(shop.professional_ids[1])},
+    )
+    assert other.status_code == 403
+    moved = await client.post(f"/app/appointments/{appointment_id}/change", data=form)
+    assert moved.status_code == 303, moved.text
+    row = await owner_conn.fetchrow(
+        "SELECT starts_at, professional_id FROM appointments WHERE id = $1", appointment_id
+    )
+    assert row["starts_at"] == tomorrow_at(11)
+    assert row["professional_id"] == shop.professional_ids[0]
+
+
+async def test_a_finished_appointment_has_no_change_form(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection, shop: TenantRows
+) -> None:
+    appointment_id = await make_appointment(owner_conn, shop, tomorrow_at(10), status="completed")
+    await sign_in(client, owner_conn, shop)
+    page = await client.get(f"/app/appointments/{appointment_id}")
+    assert page.status_code == 200
+    assert "/change" not in page.text

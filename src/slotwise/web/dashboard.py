@@ -1,5 +1,6 @@
 """The staff dashboard (``/app``): sign-in with a session cookie, the day and week views,
-an appointment's page with its status actions, and the booking form for walk-ins.
+an appointment's page with its status actions and its change form (move it, give it to another
+professional, change its notes), and the booking form for walk-ins.
 
 The session cookie holds the same signed, expiring staff token the JSON API takes as a
 bearer token (``auth.tokens``), so ``MemberDep`` knows the caller either way and the
@@ -9,7 +10,7 @@ professional's column and appointments (the booking service's visibility rules).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
@@ -29,6 +30,7 @@ from slotwise.booking import service as booking
 from slotwise.booking.schemas import (
     AppointmentCreate,
     AppointmentRead,
+    AppointmentUpdate,
     BusinessProfileRead,
     PublicProfessional,
 )
@@ -58,6 +60,7 @@ from slotwise.web.public import alternative_views, customer_of, validate_details
 from slotwise.web.rendering import local_path, redirect, render
 from slotwise.web.schemas import (
     AppointmentActionUpdate,
+    AppointmentChangeUpdate,
     LoginFormCreate,
     PasswordFormUpdate,
     WalkInCreate,
@@ -86,6 +89,8 @@ TITLE_APPOINTMENT = N_("Appointment")
 TITLE_NEW = N_("New appointment")
 PAGE_SIZE = 200
 WALK_IN_FIELDS = {"start": "time", "service_id": "service", "professional_id": "pro"}
+CHANGE_FIELDS = {"start": "time", "professional_id": "pro", "override_rules": "override"}
+
 DateQuery = Annotated[str | None, Query(max_length=10, description="A local date, YYYY-MM-DD.")]
 Notice = Annotated[str | None, Query(max_length=20)]
 AppointmentId = Annotated[UUID, Path(description="The appointment's id.")]
@@ -470,21 +475,58 @@ async def week_page(
 # ------------------------------------------------------------------ appointments
 
 
-def _appointment_page(
+@dataclass(frozen=True, slots=True)
+class ChangeForm:
+    """The appointment page's change form as shown again after a refusal: what was typed,
+    the messages next to the fields, the free times offered instead of a taken one."""
+
+    values: Mapping[str, str]
+    errors: Mapping[str, str]
+    alternatives: Sequence[dict[str, Any]] = ()
+
+
+async def _appointment_page(
     request: Request,
     desk: Desk,
+    database: Database,
+    tenants: TenantResolver,
     appointment: AppointmentRead,
     *,
     notice: str | None = None,
     problem: str | None = None,
+    change: ChangeForm | None = None,
     status: int = 200,
 ) -> Response:
     context = desk.context("day", TITLE_APPOINTMENT, notice)
+    local_start = appointment.start.astimezone(desk.zone)
+    movable = appointment.status in booking.ACTIVE_STATUSES
+    pro_options: list[tuple[str, str]] = []
+    if movable and desk.member.is_manager:
+        # Who offers the service now; the appointment's own professional always (first).
+        profile = await _profile(database, tenants, desk)
+        current = appointment.professional
+        pro_options = [(str(current.id), current.name)] + [
+            (str(p.id), p.name)
+            for p in profile.professionals
+            if p.id != current.id and appointment.service.id in p.service_ids
+        ]
+    shown = change or ChangeForm(
+        values={
+            "date": local_start.date().isoformat(),
+            "time": local_start.strftime("%H:%M"),
+            "pro": str(appointment.professional.id),
+            "notes": appointment.notes,
+        },
+        errors={},
+    )
     context.update(
         appointment=appointment,
         actions=ACTIONS_BY_STATUS.get(appointment.status, ()),
-        local_day=appointment.start.astimezone(desk.zone).date(),
+        local_day=local_start.date(),
         problem=problem,
+        movable=movable,
+        pro_options=pro_options,
+        change=shown,
     )
     return render(request, "dashboard/appointment.html", context, status=status)
 
@@ -537,13 +579,18 @@ def _walk_in_page(
     return render(request, "dashboard/new_appointment.html", context, status=status)
 
 
-def _walk_in_start(form: WalkInCreate, zone: ZoneInfo) -> tuple[datetime, str]:
-    """The local date and time as an instant (fold=0), or the chosen alternative;
-    ``ValueError`` for a time or alternative that is not one."""
-    if form.alternative:
-        return parse_alternative(form.alternative)
-    hours, minutes = (int(part) for part in form.time.split(":"))
-    return datetime.combine(form.date, time(hours, minutes), tzinfo=zone), form.pro
+def _chosen_start(
+    form: WalkInCreate | AppointmentChangeUpdate, zone: ZoneInfo
+) -> tuple[datetime, str]:
+    """The form's local date and time as an instant (fold=0) with its professional choice,
+    or the alternative it chose; a 422 on ``time`` for a time or alternative that is not."""
+    try:
+        if form.alternative:
+            return parse_alternative(form.alternative)
+        hours, minutes = (int(part) for part in form.time.split(":"))
+        return datetime.combine(form.date, time(hours, minutes), tzinfo=zone), form.pro
+    except ValueError as exc:
+        raise errors.ValidationFailed(errors=[{"field": "time", "message": FIELD_INVALID}]) from exc
 
 
 @router.post(
@@ -563,12 +610,7 @@ async def create_appointment(
     pro_choice = fields.get("pro", "any")
     try:
         form = validate_details(WalkInCreate, fields)
-        try:
-            start, pro_choice = _walk_in_start(form, desk.zone)
-        except ValueError as exc:
-            raise errors.ValidationFailed(
-                errors=[{"field": "time", "message": FIELD_INVALID}]
-            ) from exc
+        start, pro_choice = _chosen_start(form, desk.zone)
         payload = validate_form(
             AppointmentCreate,
             {
@@ -618,10 +660,11 @@ async def appointment_page(
     appointment_id: AppointmentId,
     desk: DeskDep,
     database: DatabaseDep,
+    tenants: TenantResolverDep,
     notice: Notice = None,
 ) -> Response:
     appointment = await booking.get_appointment(database, desk.member, appointment_id)
-    return _appointment_page(request, desk, appointment, notice=notice)
+    return await _appointment_page(request, desk, database, tenants, appointment, notice=notice)
 
 
 @router.post(
@@ -636,6 +679,7 @@ async def change_appointment_status(
     appointment_id: AppointmentId,
     desk: DeskDep,
     database: DatabaseDep,
+    tenants: TenantResolverDep,
 ) -> Response:
     form = validate_form(AppointmentActionUpdate, await form_fields(request))
     try:
@@ -647,5 +691,77 @@ async def change_appointment_status(
             raise
         current = await booking.get_appointment(database, desk.member, appointment_id)
         problem = gettext(error.detail_message, desk.locale, **error.params)
-        return _appointment_page(request, desk, current, problem=problem, status=error.status)
+        return await _appointment_page(
+            request, desk, database, tenants, current, problem=problem, status=error.status
+        )
+    return redirect(f"/app/appointments/{appointment_id}?notice=saved")
+
+
+@router.post(
+    "/app/appointments/{appointment_id}/change",
+    summary="Move an appointment or change its notes (the version shown must be current)",
+    description=(
+        "Managers may also give it to another professional and book outside the rules; "
+        "staff move their own appointments within the rules. A taken time is answered "
+        "with the free times nearest to it, each a one-click choice."
+    ),
+    response_class=Response,
+    responses=STAFF_FORM,
+    openapi_extra=form_schema(AppointmentChangeUpdate),
+)
+async def change_appointment(
+    request: Request,
+    appointment_id: AppointmentId,
+    desk: DeskDep,
+    database: DatabaseDep,
+    tenants: TenantResolverDep,
+) -> Response:
+    fields = await form_fields(request)
+    pro_choice = fields.get("pro", "any")
+    try:
+        form = validate_form(AppointmentChangeUpdate, fields)
+        start, pro_choice = _chosen_start(form, desk.zone)
+        payload = validate_form(
+            AppointmentUpdate,
+            {
+                "start": start,
+                "professional_id": parse_pro(pro_choice),
+                "notes": form.notes,
+                "override_rules": form.override == "on",
+            },
+            {"start": "time"},
+        )
+        await booking.update_appointment(
+            database, desk.member, appointment_id, booking.etag(form.version), payload
+        )
+    except errors.AppError as error:
+        if error.status not in (409, 412, 422):
+            raise
+        current = await booking.get_appointment(database, desk.member, appointment_id)
+        found: dict[str, str] = {}
+        offered: list[dict[str, Any]] = []
+        if isinstance(error, errors.SlotUnavailable):
+            profile = await _profile(database, tenants, desk)
+            names = {str(p.id): p.name for p in profile.professionals}
+            chosen = pro_choice if pro_choice != "any" else str(current.professional.id)
+            offered = alternative_views(error.alternatives or [], chosen, names, desk.fmt)
+        elif error.status == 422:
+            found = {
+                CHANGE_FIELDS.get(name, name): message
+                for name, message in refused_fields(error, desk.locale).items()
+            }
+        problem = None if found else gettext(error.detail_message, desk.locale, **error.params)
+        typed = {n: fields.get(n, "") for n in ("date", "time", "pro", "notes", "override")}
+        if error.status == 412:
+            typed = {}  # someone else changed it: show what it is now
+        return await _appointment_page(
+            request,
+            desk,
+            database,
+            tenants,
+            current,
+            problem=problem,
+            change=ChangeForm(typed, found, offered) if typed else None,
+            status=error.status,
+        )
     return redirect(f"/app/appointments/{appointment_id}?notice=saved")

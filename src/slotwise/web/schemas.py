@@ -164,6 +164,21 @@ Clock = Annotated[
 ]
 
 
+class AppointmentChangeUpdate(BaseModel):
+    """A move (date, time and, for managers, professional) or new notes, from the
+    appointment page, with the version the page showed."""
+
+    model_config = _FORM
+
+    date: date
+    time: Clock
+    pro: ProChoice = "any"
+    alternative: OptionalLine = None
+    notes: Notes = ""
+    version: int = Field(ge=1, le=2_000_000_000)
+    override: Literal["on"] | None = None
+
+
 class WalkInCreate(BaseModel):
     """The dashboard's booking form for a customer on the phone or at the desk."""
 
