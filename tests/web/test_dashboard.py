@@ -10,7 +10,13 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 
-from tests.factories import DEFAULT_PASSWORD, TenantRows, make_appointment, make_member
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    TenantRows,
+    make_appointment,
+    make_member,
+    make_tenant,
+)
 from tests.web.conftest import ZONE, csrf_of, log_in, sign_in
 
 
@@ -385,3 +391,43 @@ async def test_a_finished_appointment_has_no_change_form(
     page = await client.get(f"/app/appointments/{appointment_id}")
     assert page.status_code == 200
     assert "/change" not in page.text
+
+
+# ------------------------------------------------------------------ several businesses
+
+
+async def test_an_account_in_two_businesses_switches_between_them(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection, shop: TenantRows
+) -> None:
+    email = await sign_in(client, owner_conn, shop)
+    alone = await client.get("/app/password")
+    assert "Your businesses" not in alone.text  # one business: nothing to switch to
+    other = await make_tenant(owner_conn, timezone=ZONE)
+    await owner_conn.execute(
+        "UPDATE tenants SET name = 'Second Salon' WHERE id = $1", other.tenant_id
+    )
+    await owner_conn.execute(
+        "INSERT INTO memberships (tenant_id, user_id, role)"
+        " SELECT $1, id, 'manager' FROM users WHERE email = $2",
+        other.tenant_id,
+        email,
+    )
+    page = await client.get("/app/password")
+    assert "Your businesses" in page.text
+    assert f'name="business" value="{other.slug}"' in page.text
+    assert f'name="business" value="{shop.slug}"' not in page.text  # the one worked in
+    switched = await client.post(
+        "/app/switch", data={"business": other.slug, "csrf_token": csrf_of(page.text)}
+    )
+    assert switched.status_code == 303
+    assert switched.headers["location"] == "/app/day"
+    day = await client.get("/app/day")
+    assert "<strong>Second Salon</strong>" in day.text
+
+    stranger = await make_tenant(owner_conn)
+    refused = await client.post(
+        "/app/switch", data={"business": stranger.slug, "csrf_token": csrf_of(day.text)}
+    )
+    assert refused.status_code == 404
+    still = await client.get("/app/day")
+    assert "<strong>Second Salon</strong>" in still.text

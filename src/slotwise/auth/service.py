@@ -127,6 +127,21 @@ def choose_membership(
     raise InvalidCredentials()
 
 
+MembershipOfUser = repository.MembershipOfUser
+"""A business of an account (its id, slug and the account's role there)."""
+
+
+def membership_named(
+    businesses: list[repository.MembershipOfUser], slug: str
+) -> repository.MembershipOfUser:
+    """One of the account's businesses by its slug; any other is "not found", whether or
+    not such a business exists."""
+    for membership in businesses:
+        if membership.slug == slug:
+            return membership
+    raise NotFound()
+
+
 async def open_session(
     conn: AsyncConnection,
     settings: Settings,

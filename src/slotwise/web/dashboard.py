@@ -1,6 +1,7 @@
 """The staff dashboard (``/app``): sign-in with a session cookie, the day and week views,
 an appointment's page with its status actions and its change form (move it, give it to another
-professional, change its notes), and the booking form for walk-ins.
+professional, change its notes), the booking form for walk-ins, and the account page
+(password; switching to another business of the account).
 
 The session cookie holds the same signed, expiring staff token the JSON API takes as a
 bearer token (``auth.tokens``), so ``MemberDep`` knows the caller either way and the
@@ -61,6 +62,7 @@ from slotwise.web.rendering import local_path, redirect, render
 from slotwise.web.schemas import (
     AppointmentActionUpdate,
     AppointmentChangeUpdate,
+    BusinessSwitchUpdate,
     LoginFormCreate,
     PasswordFormUpdate,
     WalkInCreate,
@@ -224,17 +226,28 @@ async def login(
         problem = gettext(errors.InvalidCredentials.message, locale)
         return login_form(request, next_url, email=form.email, problem=problem, status=401)
     chosen = auth.choose_membership(candidate, None)
+    return await _signed_in(
+        request, database, settings, chosen, candidate.user_id, candidate.memberships, next_url
+    )
+
+
+async def _signed_in(
+    request: Request,
+    database: Database,
+    settings: Settings,
+    chosen: auth.MembershipOfUser,
+    user_id: UUID,
+    businesses: list[auth.MembershipOfUser],
+    next_url: str,
+) -> Response:
+    """A session in ``chosen`` (its cookie set), then on to ``next_url``."""
 
     async def work(conn: AsyncConnection) -> TokenRead:
         return await auth.open_session(
-            conn,
-            settings,
-            tenant_id=chosen.tenant_id,
-            user_id=candidate.user_id,
-            businesses=candidate.memberships,
+            conn, settings, tenant_id=chosen.tenant_id, user_id=user_id, businesses=businesses
         )
 
-    session = await database.run(work, chosen.tenant_id, user_id=candidate.user_id)
+    session = await database.run(work, chosen.tenant_id, user_id=user_id)
     response = redirect(next_url)
     _set_session(request, response, session.token, settings)
     return response
@@ -256,14 +269,51 @@ async def logout(request: Request) -> Response:
 
 @router.get(
     "/app/password",
-    summary="Change your password",
+    summary="Your account: change your password, switch to another of your businesses",
     response_class=Response,
     responses=STAFF_PAGE,
 )
-async def password_page(request: Request, desk: DeskDep, notice: Notice = None) -> Response:
+async def password_page(
+    request: Request, desk: DeskDep, database: DatabaseDep, notice: Notice = None
+) -> Response:
+    return await _account_page(request, desk, database, notice=notice)
+
+
+async def _account_page(
+    request: Request,
+    desk: Desk,
+    database: Database,
+    *,
+    notice: str | None = None,
+    errors_found: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    member = desk.member
+    async with database.transaction(member.tenant_id, user_id=member.user_id) as conn:
+        businesses = await auth.businesses_of(conn, member.user_id)
     context = desk.context("password", TITLE_PASSWORD, notice)
-    context["errors"] = {}
-    return render(request, "dashboard/password.html", context)
+    context.update(errors=errors_found or {}, businesses=businesses)
+    return render(request, "dashboard/password.html", context, status=status)
+
+
+@router.post(
+    "/app/switch",
+    summary="Work in another of your businesses (replaces the session cookie)",
+    response_class=Response,
+    responses=merge(SEE_OTHER, page_error_responses(403, 404, 422), SIGN_IN),
+    openapi_extra=form_schema(BusinessSwitchUpdate),
+)
+async def switch_business(
+    request: Request, desk: DeskDep, database: DatabaseDep, settings: SettingsDep
+) -> Response:
+    form = validate_form(BusinessSwitchUpdate, await form_fields(request))
+    member = desk.member
+    async with database.transaction(member.tenant_id, user_id=member.user_id) as conn:
+        businesses = await auth.businesses_of(conn, member.user_id)
+    chosen = auth.membership_named(businesses, form.business)
+    return await _signed_in(
+        request, database, settings, chosen, member.user_id, businesses, "/app/day"
+    )
 
 
 @router.post(
@@ -305,9 +355,8 @@ async def change_password(
 
         token = await database.run(work, member.tenant_id, user_id=member.user_id)
     except errors.AppError as error:
-        context = desk.context("password", TITLE_PASSWORD)
-        context["errors"] = refused_fields(error, desk.locale)
-        return render(request, "dashboard/password.html", context, status=error.status)
+        found = refused_fields(error, desk.locale)
+        return await _account_page(request, desk, database, errors_found=found, status=error.status)
     response = redirect("/app/password?notice=password")
     _set_session(request, response, token.token, settings)
     return response

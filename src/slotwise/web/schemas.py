@@ -149,6 +149,14 @@ class PasswordFormUpdate(BaseModel):
     confirm_password: Secret = ""
 
 
+class BusinessSwitchUpdate(BaseModel):
+    """The business to work in next, by its address name (one of the account's)."""
+
+    model_config = _FORM
+
+    business: Annotated[str, BeforeValidator(clean_line), StringConstraints(max_length=40)]
+
+
 class AppointmentActionUpdate(BaseModel):
     """A status change from the appointment page, with the version the page showed."""
 
