@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,12 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = Path(
+    os.environ.get("SLOTWISE_SCREENSHOTS")
+    or Path(tempfile.gettempdir()) / f"slotwise-screenshots-{os.getuid()}"
+)
+"""Where the browser tests save their screenshots: a temporary folder, so a test run leaves
+the working tree alone; ``SLOTWISE_SCREENSHOTS=docs/screenshots`` refreshes the README's."""
 
 
 class _Server(uvicorn.Server):
@@ -91,7 +97,7 @@ async def live_server(database: Database, database_urls: DatabaseUrls) -> AsyncI
 
 @pytest.fixture(scope="session")
 async def chromium() -> AsyncIterator[Browser]:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(SCREENSHOTS.mkdir, parents=True, exist_ok=True)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
