@@ -169,10 +169,17 @@ async def open_session(
 
 async def me(conn: AsyncConnection, member: CurrentMember) -> MeRead:
     row = await repository.member(conn, member.tenant_id, member.user_id)
-    tenant = await repository.tenant(conn, member.tenant_id)
-    if row is None or tenant is None:
+    if row is None:
         raise NotFound()
-    return MeRead(tenant=_tenant_read(tenant), user=_user_read(row))
+    return MeRead(tenant=await business_of(conn, member), user=_user_read(row))
+
+
+async def business_of(conn: AsyncConnection, member: CurrentMember) -> TenantRead:
+    """The member's business (the dashboard's header and settings need no more)."""
+    tenant = await repository.tenant(conn, member.tenant_id)
+    if tenant is None:
+        raise NotFound()
+    return _tenant_read(tenant)
 
 
 async def current_password_hash(conn: AsyncConnection, member: CurrentMember) -> str:

@@ -151,9 +151,9 @@ PageMemberDep = Annotated[CurrentMember, Depends(page_member)]
 
 async def current_desk(request: Request, member: PageMemberDep, database: DatabaseDep) -> Desk:
     async with database.transaction(member.tenant_id, user_id=member.user_id) as conn:
-        me = await auth.me(conn, member)
-    locale = use_page_locale(request, me.tenant.locale)
-    return Desk(member, me.tenant, locale, formats(locale, me.tenant.timezone))
+        tenant = await auth.business_of(conn, member)
+    locale = use_page_locale(request, tenant.locale)
+    return Desk(member, tenant, locale, formats(locale, tenant.timezone))
 
 
 DeskDep = Annotated[Desk, Depends(current_desk)]
