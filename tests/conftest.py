@@ -2,17 +2,19 @@
 
 The server is ``DATABASE_URL`` when given, else the embedded one (data under
 ``.slotwise-test/``, fsync off). Migrations run once per session into a template database;
-each test that asks for ``database`` gets its own database cloned from it (fast with
-``STRATEGY FILE_COPY``), so tests never see each other's rows."""
+each test that asks for ``database`` gets its own database cloned from it (``STRATEGY
+FILE_COPY``, one test ahead, see ``Clones``), so tests never see each other's rows."""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import itertools
 import os
-from collections.abc import AsyncIterator, Iterator
+import threading
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
@@ -28,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_DATA_DIR = Path(os.environ.get("SLOTWISE_TEST_DATA_DIR", ROOT / ".slotwise-test"))
 _counter = itertools.count()
 _PREFIX = f"sw_{os.getpid()}"
+T = TypeVar("T")
 
 
 def _test_settings(**overrides: Any) -> Settings:
@@ -96,22 +99,80 @@ async def template_db(server_url: str) -> AsyncIterator[str]:
         await admin.close()
 
 
+class Clones:
+    """Databases cloned from the template one test ahead: while a test runs, the next one's
+    ``CREATE DATABASE`` (a checkpoint and a copy: a third of a second on a server with fsync
+    on) runs in a thread of its own, and so do the drops. One admin connection there does
+    everything, one statement at a time."""
+
+    def __init__(self, server_url: str, template_db: str) -> None:
+        self._server_url = server_url
+        self._template_db = template_db
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="db-clones")
+        self._thread.start()
+        self._admin: asyncpg.Connection | None = None
+        self._lock: asyncio.Lock | None = None
+        self._drops: list[concurrent.futures.Future[None]] = []
+        self._next = self._submit(self._create())
+
+    def _submit(self, work: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        return asyncio.run_coroutine_threadsafe(work, self._loop)
+
+    async def _run(self, statement: str) -> None:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._admin is None:
+                self._admin = await _admin(self._server_url)
+            await self._admin.execute(statement)
+
+    async def _create(self) -> str:
+        name = f"{_PREFIX}_{next(_counter)}"
+        await self._run(
+            f'CREATE DATABASE "{name}" TEMPLATE "{self._template_db}" STRATEGY FILE_COPY'
+        )
+        return name
+
+    async def take(self) -> str:
+        """A fresh clone; the next one starts at once."""
+        name = await asyncio.wrap_future(self._next)
+        self._next = self._submit(self._create())
+        return name
+
+    def give_back(self, name: str) -> None:
+        self._drops.append(
+            self._submit(self._run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        )
+
+    def close(self) -> None:
+        """Drop the clone nobody took, wait for every drop (a failed one fails here), stop."""
+        try:
+            self.give_back(self._next.result(timeout=300))
+            for drop in self._drops:
+                drop.result(timeout=300)
+        finally:
+            if self._admin is not None:
+                self._submit(self._admin.close()).result(timeout=60)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join()
+            self._loop.close()
+
+
+@pytest.fixture(scope="session")
+def clones(server_url: str, template_db: str) -> Iterator[Clones]:
+    made = Clones(server_url, template_db)
+    yield made
+    made.close()
+
+
 @pytest.fixture
-async def database_urls(server_url: str, template_db: str) -> AsyncIterator[DatabaseUrls]:
+async def database_urls(server_url: str, clones: Clones) -> AsyncIterator[DatabaseUrls]:
     """A fresh migrated database for this test: owner and app-role URLs."""
-    name = f"{_PREFIX}_{next(_counter)}"
-    admin = await _admin(server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}" STRATEGY FILE_COPY')
-    finally:
-        await admin.close()
+    name = await clones.take()
     owner = with_database(server_url, name)
     yield DatabaseUrls(owner=owner, app=with_user(owner, "slotwise_app"))
-    admin = await _admin(server_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    clones.give_back(name)
 
 
 @pytest.fixture
