@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Page, expect
 
 from tests.e2e.conftest import SCREENSHOTS, LiveServer, Opener, Watched
 from tests.e2e.test_booking_flow import (
@@ -30,15 +30,19 @@ def clock_of(label: str) -> str:
     return f"{hours:02d}:{found.group(2)}"
 
 
-async def test_staff_cancel_a_booking_from_the_day_view_and_the_time_is_free_again(
-    live_server: LiveServer, new_page: Opener, browser_page: Watched
-) -> None:
-    staff = browser_page.page
+async def sign_in_as_owner(staff: Page, live_server: LiveServer) -> None:
     await staff.goto(f"{live_server.url}/app/login")
     await staff.get_by_label("Email").fill(live_server.owner_email)
     await staff.get_by_label("Password").fill(live_server.owner_password)
     await staff.get_by_role("button", name="Sign in").click()
     await expect(staff.locator("table.daygrid")).to_be_visible()
+
+
+async def test_staff_cancel_a_booking_from_the_day_view_and_the_time_is_free_again(
+    live_server: LiveServer, new_page: Opener, browser_page: Watched
+) -> None:
+    staff = browser_page.page
+    await sign_in_as_owner(staff, live_server)
 
     customer = await new_page(locale="en-US")
     await pick_professional(customer.page, live_server)
@@ -69,11 +73,7 @@ async def test_staff_move_a_booking_to_a_later_time_from_its_page(
     live_server: LiveServer, new_page: Opener, browser_page: Watched
 ) -> None:
     staff = browser_page.page
-    await staff.goto(f"{live_server.url}/app/login")
-    await staff.get_by_label("Email").fill(live_server.owner_email)
-    await staff.get_by_label("Password").fill(live_server.owner_password)
-    await staff.get_by_role("button", name="Sign in").click()
-    await expect(staff.locator("table.daygrid")).to_be_visible()
+    await sign_in_as_owner(staff, live_server)
 
     customer = await new_page(locale="en-US")
     await pick_professional(customer.page, live_server)
