@@ -131,9 +131,7 @@ MembershipOfUser = repository.MembershipOfUser
 """A business of an account (its id, slug and the account's role there)."""
 
 
-def membership_named(
-    businesses: list[repository.MembershipOfUser], slug: str
-) -> repository.MembershipOfUser:
+def membership_named(businesses: list[MembershipOfUser], slug: str) -> MembershipOfUser:
     """One of the account's businesses by its slug; any other is "not found", whether or
     not such a business exists."""
     for membership in businesses:

@@ -544,15 +544,17 @@ async def _appointment_page(
     notice: str | None = None,
     problem: str | None = None,
     change: ChangeForm | None = None,
+    profile: BusinessProfileRead | None = None,
     status: int = 200,
 ) -> Response:
+    """``profile``: the business's, when the caller has already read it."""
     context = desk.context("day", TITLE_APPOINTMENT, notice)
     local_start = appointment.start.astimezone(desk.zone)
     movable = appointment.status in booking.ACTIVE_STATUSES
     pro_options: list[tuple[str, str]] = []
     if movable and desk.member.is_manager:
         # Who offers the service now; the appointment's own professional always (first).
-        profile = await _profile(database, tenants, desk)
+        profile = profile or await _profile(database, tenants, desk)
         current = appointment.professional
         pro_options = [(str(current.id), current.name)] + [
             (str(p.id), p.name)
@@ -789,6 +791,7 @@ async def change_appointment(
         current = await booking.get_appointment(database, desk.member, appointment_id)
         found: dict[str, str] = {}
         offered: list[dict[str, Any]] = []
+        profile: BusinessProfileRead | None = None
         if isinstance(error, errors.SlotUnavailable):
             profile = await _profile(database, tenants, desk)
             names = {str(p.id): p.name for p in profile.professionals}
@@ -811,6 +814,7 @@ async def change_appointment(
             current,
             problem=problem,
             change=ChangeForm(typed, found, offered) if typed else None,
+            profile=profile,
             status=error.status,
         )
     return redirect(f"/app/appointments/{appointment_id}?notice=saved")
